@@ -1,0 +1,227 @@
+"""The pytest plugin that turns scenarios into matrix cells.
+
+Each scenario function in `step_defs/` is parametrized over every
+(runtime, guest) pair that serves its interface. Steps only see the
+`guest` fixture: which runtime is behind it is decided here.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from fixtures.backends import Backends
+from fixtures.components.build import BuildFailure, GuestSpec, build_one, load_specs
+from runners import registry
+from runners.protocol import GuestBuild, Limits, Probe
+
+from .cells import NA_PREFIX, Cell, CellId, classify
+from .component_types import NotAComponent, check_preamble
+from .outcomes import NotApplicable, Outcome, SuiteError
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("keel-conformance")
+    g.addoption("--keel-runtime", action="append", default=[], help="runtime to run (repeatable; default: all)")
+    g.addoption("--keel-guest", action="append", default=[], help="guest to run (repeatable; default: all)")
+    g.addoption("--keel-component", default=None, help="run against this component instead of the built guests")
+    g.addoption("--keel-component-interface", default=None, help="interface the --keel-component serves")
+    g.addoption("--keel-journal", default=None, help="append one JSON line per finished cell here")
+    g.addoption("--keel-timeout", type=float, default=10.0, help="deadline per guest call, seconds")
+
+
+class KeelState:
+    """Everything shared by the cells of one session: runners, probes, guest builds."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        factories = registry()
+        wanted = config.getoption("keel_runtime") or list(factories)
+        unknown = [r for r in wanted if r not in factories]
+        if unknown:
+            raise pytest.UsageError(f"unknown runtime {', '.join(unknown)}; known: {', '.join(factories)}")
+        self.factories = {r: factories[r] for r in wanted}
+        self.runners: dict[str, Any] = {}
+        self.probes: dict[str, Probe] = {}
+        self.builds: dict[str, GuestBuild | BuildFailure] = {}
+        self.limits = Limits(call_timeout_s=config.getoption("keel_timeout"))
+        self.specs = self._specs()
+        journal = config.getoption("keel_journal")
+        self.journal = Path(journal) if journal else None
+
+    def _specs(self) -> dict[str, GuestSpec]:
+        component = self.config.getoption("keel_component")
+        if component:
+            iface = self.config.getoption("keel_component_interface")
+            template = next((s for s in load_specs() if s.interface == iface), None)
+            if template is None:
+                raise pytest.UsageError(f"no scenarios for interface {iface!r}")
+            path = Path(component).resolve()
+            try:
+                check_preamble(path.read_bytes(), path)
+            except (OSError, NotAComponent) as e:
+                raise pytest.UsageError(str(e)) from None
+            spec = GuestSpec(f"user:{path.name}", template.world, iface, template.export,
+                             template.imports, "user-supplied", str(path))
+            return {spec.name: spec}
+        wanted = set(self.config.getoption("keel_guest"))
+        return {s.name: s for s in load_specs() if not wanted or s.name in wanted}
+
+    def cells_for(self, interface: str) -> list[CellId]:
+        return [CellId(r, g.name) for r in self.factories for g in self.specs.values() if g.interface == interface]
+
+    def probe(self, runtime: str) -> Probe:
+        if runtime not in self.probes:
+            try:
+                runner = self.factories[runtime]()
+                self.runners[runtime] = runner
+                self.probes[runtime] = runner.probe()
+            except Exception as e:  # a runner that cannot even start is unavailable, said plainly
+                self.probes[runtime] = Probe(runtime, False, reason=f"runner failed to start: {type(e).__name__}: {e}")
+        return self.probes[runtime]
+
+    def build(self, name: str) -> GuestBuild | BuildFailure:
+        if name not in self.builds:
+            spec = self.specs[name]
+            if spec.toolchain == "user-supplied":
+                self.builds[name] = _user_build(spec)
+            else:
+                self.builds[name] = build_one(spec)
+        return self.builds[name]
+
+    def close(self) -> None:
+        for runner in self.runners.values():
+            runner.close()
+
+
+def _user_build(spec: GuestSpec) -> GuestBuild:
+    import hashlib
+
+    path = Path(spec.source)
+    data = path.read_bytes()
+    return GuestBuild(spec.name, spec.world, spec.interface, spec.export, path,
+                      hashlib.sha256(data).hexdigest(), len(data), "user-supplied", "unknown",
+                      extra={"imports": list(spec.imports)})
+
+
+_STATE = pytest.StashKey[KeelState]()
+_CELL_INFO = pytest.StashKey[dict[str, Any]]()
+
+
+def state(config: pytest.Config) -> KeelState:
+    return config.stash[_STATE]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_STATE] = KeelState(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE in config.stash:
+        config.stash[_STATE].close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "keel_cell" not in metafunc.fixturenames:
+        return
+    interface = getattr(metafunc.module, "INTERFACE", None)
+    if interface is None:
+        raise pytest.UsageError(f"{metafunc.module.__name__} uses keel_cell but sets no INTERFACE")
+    cells = state(metafunc.config).cells_for(interface)
+    metafunc.parametrize("keel_cell", cells, ids=[c.label for c in cells], scope="function")
+
+
+@pytest.fixture
+def backends(tmp_path: Path) -> Iterator[Backends]:
+    """This scenario's real host backends, each in a fresh directory."""
+    b = Backends(tmp_path / "backends")
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends) -> Iterator[Any]:
+    """A fresh instance of the cell's guest on the cell's runtime."""
+    st = state(request.config)
+    probe = st.probe(keel_cell.runtime)
+    if not probe.available:
+        pytest.skip(NA_PREFIX + (probe.reason or "runtime not available"))
+    build = st.build(keel_cell.guest)
+    if isinstance(build, BuildFailure):
+        raise SuiteError(f"guest {keel_cell.guest} failed to build: {build.reason} (log: {build.log})")
+    try:
+        instance = st.runners[keel_cell.runtime].instantiate(build, backends, st.limits)
+    except NotApplicable as e:
+        pytest.skip(NA_PREFIX + str(e))
+    yield instance
+    instance.close()
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    request.node.stash[_CELL_INFO] = {"feature": feature.name, "scenario": scenario.name,
+                                      "feature_file": Path(feature.filename).name, "started": time.perf_counter()}
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any, exception: Exception) -> None:
+    request.node.stash.setdefault(_CELL_INFO, {})["step"] = f"{step.keyword} {step.name}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    cell_id = getattr(item, "callspec", None) and item.callspec.params.get("keel_cell")
+    if not isinstance(cell_id, CellId):
+        return report
+    info = item.stash.setdefault(_CELL_INFO, {})
+    info.setdefault("duration", 0.0)
+    info["duration"] += report.duration
+    if call.excinfo is not None and "outcome" not in info:
+        info["outcome"], info["message"] = classify(call.excinfo)
+    if report.when == "teardown":
+        _finish_cell(item, cell_id, info)
+    return report
+
+
+def _scenario_label(item: pytest.Item, info: dict[str, Any]) -> str:
+    name = info.get("scenario") or (item.function.__doc__ or item.name).split(": ", 1)[-1]  # type: ignore[attr-defined]
+    example = item.callspec.params.get("_pytest_bdd_example") if hasattr(item, "callspec") else None
+    if example:
+        name += " [" + ", ".join(f"{k}={v}" for k, v in example.items()) + "]"
+    return name
+
+
+def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> None:
+    st = state(item.config)
+    outcome: Outcome = info.get("outcome", Outcome.PASS)
+    spec = st.specs[cell_id.guest]
+    cell = Cell(
+        feature=info.get("feature_file") or Path(str(item.fspath)).name,
+        scenario=_scenario_label(item, info),
+        interface=spec.interface,
+        runtime=cell_id.runtime,
+        guest=cell_id.guest,
+        outcome=outcome.value,
+        duration_s=round(info["duration"], 6),
+        message=info.get("message", ""),
+        step=info.get("step"),
+        nodeid=item.nodeid,
+    )
+    item.config.hook.pytest_keel_cell_finished(config=item.config, cell=cell)
+    if st.journal is not None:
+        with st.journal.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(cell.to_json(), ensure_ascii=False) + "\n")
+
+
+class _Hooks:
+    @pytest.hookspec
+    def pytest_keel_cell_finished(self, config: pytest.Config, cell: Cell) -> None:
+        """Called once per finished cell, with its outcome."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_Hooks)

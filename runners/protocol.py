@@ -1,0 +1,79 @@
+"""The contract between the suite and a runtime.
+
+A runner knows how to start its runtime, load a component, bind the host
+backends to the component's imports and call an export with neutral values.
+It knows nothing about Gherkin, assertions or reports.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Protocol, Sequence
+
+from keel_conformance.types import InterfaceSig
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a runtime says about itself before any cell runs."""
+
+    runtime: str
+    available: bool
+    version: str | None = None
+    reason: str | None = None  # the runtime's own words when it is not available
+    flags: tuple[str, ...] = ()
+    origin: str | None = None  # where the binary or package came from
+    capabilities: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class GuestBuild:
+    """A built guest component, as every runner receives it."""
+
+    name: str
+    world: str
+    interface: str  # the suite's interface key: sql, kv, ...
+    export: str  # the unversioned name of the interface under test
+    path: Path
+    sha256: str
+    size_bytes: int
+    toolchain: str
+    toolchain_version: str
+    build_command: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_timeout_s: float = 10.0
+    memory_bytes: int = 512 * 1024 * 1024
+
+
+class GuestInstance(Protocol):
+    """One fresh instance of a guest, bound to one scenario's backends."""
+
+    exports: InterfaceSig
+
+    def call(self, func: str, args: Sequence[Any]) -> Any:
+        """Calls `func` on the interface under test with neutral values.
+
+        Raises GuestTrap, GuestTimeout, RuntimeCrash or SuiteError (from
+        keel_conformance.outcomes) instead of returning when the call did not
+        produce a value.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+class Runner(Protocol):
+    name: str
+
+    def probe(self) -> Probe: ...
+
+    def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> GuestInstance:
+        """A fresh instance bound to `backends` (WIT instance name -> host backend, see
+        fixtures.backends); raises NotApplicable when the runtime refuses the guest."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,218 @@
+"""wasmtime, in process, through wasmtime-py's component API.
+
+Guests get no preopened directories, no environment, no arguments and no
+network (an empty `WasiConfig`). Each call runs under an epoch deadline.
+Compiled components are cached on disk with `serialize`/`deserialize`,
+keyed by the component's sha256 and the wasmtime version.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import threading
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import wasmtime
+import wasmtime.component as wc
+
+from keel_conformance.component_types import read_types
+from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, SuiteError
+from keel_conformance.paths import cache_dir
+from keel_conformance.types import InterfaceSig
+
+from ._wasmtime_values import PATCH, Converter
+from .protocol import GuestBuild, Limits, Probe
+
+TICK_S = 0.01
+
+
+class _Ticker:
+    """Advances the engine's epoch so a per-call deadline counts wall-clock time."""
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self.engine = engine
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="wasmtime-epoch", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(TICK_S):
+            self.engine.increment_epoch()
+
+
+class WasmtimeInstance:
+    def __init__(self, runner: "WasmtimeRunner", guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> None:
+        self.limits = limits
+        component, types = runner.load(guest)
+        exported = types.export_named(guest.export)
+        if exported is None:
+            raise NotApplicable(f"{guest.name} does not export {guest.export}")
+        self.exports: InterfaceSig = exported
+        self.host_error: BaseException | None = None
+        self.store = wasmtime.Store(runner.engine)
+        self.store.set_wasi(wasmtime.WasiConfig())
+        self.store.set_limits(memory_size=limits.memory_bytes)
+        linker = wc.Linker(runner.engine)
+        linker.add_wasip2()
+        resource_ids: dict[str, int] = {}
+        self.conv = Converter(resource_ids, self.store)
+        ctype = component.type
+        for name, ext in ctype.imports(runner.engine).items():
+            if not name.startswith("wasi:") and name not in backends:
+                raise SuiteError(f"{guest.name} imports {name}, which no host backend provides")
+            if name in backends:
+                self._bind(linker, runner.engine, name, ext.ty, backends[name], resource_ids)
+        self.store.set_epoch_deadline(int(limits.call_timeout_s / TICK_S))
+        try:
+            self.instance = linker.instantiate(self.store, component)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+            raise NotApplicable(f"wasmtime refused to instantiate {guest.name}: {_first_line(e)}") from None
+        iface = self.instance.get_export_index(self.store, exported.name)
+        self.funcs: dict[str, Any] = {}
+        for fname in exported.funcs:
+            idx = self.instance.get_export_index(self.store, fname, iface)
+            func = self.instance.get_func(self.store, idx)
+            self.funcs[fname] = (func, func.type(self.store))
+
+    def _bind(self, linker: wc.Linker, engine: wasmtime.Engine, name: str, itype: Any, backend: Any, resource_ids: dict[str, int]) -> None:
+        items = {k: v.ty for k, v in itype.exports(engine).items()}
+        with linker.root() as root, root.add_instance(name) as inst:
+            for rname, item in items.items():
+                if isinstance(item, wc.ResourceType):
+                    rid = len(resource_ids) + 1
+                    resource_ids[rname] = rid
+                    inst.add_resource(rname, wc.ResourceType.host(rid), self._dtor(backend, rname))
+            for fname, item in items.items():
+                if isinstance(item, wc.FuncType):
+                    if fname not in backend.functions:
+                        raise SuiteError(f"host backend for {name} has no function {fname}")
+                    inst.add_func(fname, self._host_func(backend.functions[fname], item))
+
+    def _dtor(self, backend: Any, rname: str) -> Any:
+        def dtor(_store: Any, rep: int) -> None:
+            try:
+                backend.drop(rname, rep)
+            except BaseException as e:  # a backend bug must not look like a guest trap
+                self.host_error = e
+                raise
+        return dtor
+
+    def _host_func(self, fn: Any, ftype: wc.FuncType) -> Any:
+        params = [t for _, t in ftype.params]
+        result = ftype.result
+
+        def call(_store: Any, *args: Any) -> Any:
+            try:
+                neutral = [self.conv.from_wasm(t, a) for t, a in zip(params, args)]
+                out = fn(*neutral)
+                return None if result is None else self.conv.to_wasm(result, out)
+            except BaseException as e:
+                self.host_error = e
+                raise
+        return call
+
+    def call(self, func: str, args: Sequence[Any]) -> Any:
+        if func not in self.funcs:
+            raise SuiteError(f"{self.exports.name} has no function {func!r}")
+        f, ftype = self.funcs[func]
+        lowered = [self.conv.to_wasm(t, a) for (_, t), a in zip(ftype.params, args)]
+        self.host_error = None
+        self.store.set_epoch_deadline(int(self.limits.call_timeout_s / TICK_S))
+        try:
+            out = f(self.store, *lowered)
+        except wasmtime.Trap as e:
+            raise self._classify(e) from None
+        except wasmtime.WasmtimeError as e:
+            if self.host_error is not None:
+                raise SuiteError(f"host backend raised {self.host_error!r}") from self.host_error
+            raise GuestTrap(_first_line(e)) from None
+        result = ftype.result
+        return None if result is None else self.conv.from_wasm(result, out)
+
+    def _classify(self, e: wasmtime.Trap) -> Exception:
+        if self.host_error is not None:
+            return SuiteError(f"host backend raised {self.host_error!r}")
+        if e.trap_code == wasmtime.TrapCode.INTERRUPT:
+            return GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s (epoch deadline)")
+        return GuestTrap(_first_line(e))
+
+    def close(self) -> None:
+        self.funcs.clear()
+        self.instance = None
+        self.store = None  # type: ignore[assignment]
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class WasmtimeRunner:
+    name = "wasmtime"
+
+    def __init__(self) -> None:
+        self._engine: wasmtime.Engine | None = None
+        self._ticker: _Ticker | None = None
+        self._loaded: dict[str, tuple[wc.Component, Any]] = {}
+        self.cache_hits = 0
+        self.compiles = 0
+
+    @property
+    def version(self) -> str:
+        return importlib.metadata.version("wasmtime")
+
+    @property
+    def engine(self) -> wasmtime.Engine:
+        if self._engine is None:
+            cfg = wasmtime.Config()
+            cfg.epoch_interruption = True
+            self._engine = wasmtime.Engine(cfg)
+            self._ticker = _Ticker(self._engine)
+        return self._engine
+
+    def probe(self) -> Probe:
+        return Probe(
+            runtime=self.name,
+            available=True,
+            version=self.version,
+            flags=("epoch_interruption", f"patched: {PATCH}"),
+            origin=f"PyPI wasmtime {self.version} (in process)",
+            capabilities=frozenset({"component-model", "wasi-p2", "resources"}),
+        )
+
+    def load(self, guest: GuestBuild) -> tuple[wc.Component, Any]:
+        if guest.sha256 in self._loaded:
+            return self._loaded[guest.sha256]
+        cached = cache_dir("wasmtime", self.version) / f"{guest.sha256}.cwasm"
+        component = None
+        if cached.exists():
+            try:
+                component = wc.Component.deserialize_file(self.engine, str(cached))
+                self.cache_hits += 1
+            except wasmtime.WasmtimeError:
+                cached.unlink(missing_ok=True)  # made by an incompatible build: compile again
+        if component is None:
+            try:
+                component = wc.Component.from_file(self.engine, str(guest.path))
+            except wasmtime.WasmtimeError as e:
+                raise NotApplicable(f"wasmtime cannot compile {guest.name}: {_first_line(e)}") from None
+            self.compiles += 1
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(component.serialize())
+            tmp.replace(cached)
+        loaded = (component, read_types(component, self.engine))
+        self._loaded[guest.sha256] = loaded
+        return loaded
+
+    def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> WasmtimeInstance:
+        return WasmtimeInstance(self, guest, backends, limits)
+
+    def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop.set()
+        self._loaded.clear()
+
+
+def create() -> WasmtimeRunner:
+    return WasmtimeRunner()
