@@ -4,10 +4,10 @@ Every cell ends as exactly one outcome; none is folded into another.
 """
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     PASS = "pass"
     FAIL = "fail"  # the runtime answered, and the answer was wrong
     NA = "n/a"  # the runtime lacks a capability; the reason is the runtime's own

@@ -7,7 +7,6 @@ Keel interfaces by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 PRIMITIVES = frozenset(
     {"bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32", "f64", "char", "string"}
@@ -36,22 +35,22 @@ class Prim:
 
 @dataclass(frozen=True)
 class ListT:
-    element: "WitType"
+    element: WitType
 
 
 @dataclass(frozen=True)
 class RecordT:
-    fields: tuple[tuple[str, "WitType"], ...]
+    fields: tuple[tuple[str, WitType], ...]
 
 
 @dataclass(frozen=True)
 class TupleT:
-    elements: tuple["WitType", ...]
+    elements: tuple[WitType, ...]
 
 
 @dataclass(frozen=True)
 class VariantT:
-    cases: tuple[tuple[str, "WitType | None"], ...]
+    cases: tuple[tuple[str, WitType | None], ...]
 
 
 @dataclass(frozen=True)
@@ -61,13 +60,13 @@ class EnumT:
 
 @dataclass(frozen=True)
 class OptionT:
-    payload: "WitType"
+    payload: WitType
 
 
 @dataclass(frozen=True)
 class ResultT:
-    ok: "WitType | None"
-    err: "WitType | None"
+    ok: WitType | None
+    err: WitType | None
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class BorrowT:
     resource: str
 
 
-WitType = Union[Prim, ListT, RecordT, TupleT, VariantT, EnumT, OptionT, ResultT, FlagsT, OwnT, BorrowT]
+WitType = Prim | ListT | RecordT | TupleT | VariantT | EnumT | OptionT | ResultT | FlagsT | OwnT | BorrowT
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,9 @@ class Resource:
 class _Any:
     """The `_` of an expected value: matches whatever is there."""
 
-    _instance: "_Any | None" = None
+    _instance: _Any | None = None
 
-    def __new__(cls) -> "_Any":
+    def __new__(cls) -> _Any:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import types as T
 from .values import ANY, Err, Ok, Resource, Some, Variant
@@ -329,7 +330,7 @@ def format(value: Any, ty: T.WitType | None = None, *, brief: bool = False) -> s
         return "[" + ", ".join(format(v, elem, brief=brief) for v in items) + more + "]"
     if isinstance(value, tuple):
         elems = ty.elements if isinstance(ty, T.TupleT) else (None,) * len(value)
-        return "(" + ", ".join(format(v, t, brief=brief) for v, t in zip(value, elems)) + ")"
+        return "(" + ", ".join(format(v, t, brief=brief) for v, t in zip(value, elems, strict=True)) + ")"
     if isinstance(value, dict):
         ftypes = dict(ty.fields) if isinstance(ty, T.RecordT) else {}
         return "{" + ", ".join(f"{k}: {format(v, ftypes.get(k), brief=brief)}" for k, v in value.items()) + "}"
@@ -347,9 +348,9 @@ def format(value: Any, ty: T.WitType | None = None, *, brief: bool = False) -> s
         return f"some({format(value.value, ty.payload if isinstance(ty, T.OptionT) else None, brief=brief)})"
     if isinstance(value, (Ok, Err)):
         name = "ok" if isinstance(value, Ok) else "err"
-        if value.value is None:
-            return name
         pty = (ty.ok if name == "ok" else ty.err) if isinstance(ty, T.ResultT) else None
+        if value.value is None and not isinstance(pty, T.OptionT):
+            return name
         return f"{name}({format(value.value, pty, brief=brief)})"
     if isinstance(value, Resource):
         return f"<{value.type} #{value.rep}>"

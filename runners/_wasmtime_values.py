@@ -7,13 +7,13 @@ and the neutral model never depends on it.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import wasmtime.component as wc
+import wasmtime.component._types as _wt
 
 from keel_conformance.values import Err, Ok, Resource, Some, Variant
-
-import wasmtime.component._types as _wt
 
 _NONE = type(None)
 
@@ -86,7 +86,7 @@ class Converter:
                 setattr(r, name, self.to_wasm(ft, v[name]))
             return r
         if isinstance(vt, wc.TupleType):
-            return tuple(self.to_wasm(t, x) for t, x in zip(vt.elements, v))
+            return tuple(self.to_wasm(t, x) for t, x in zip(vt.elements, v, strict=True))
         if isinstance(vt, wc.EnumType):
             return v.case
         if isinstance(vt, wc.FlagsType):
@@ -111,7 +111,7 @@ class Converter:
         if isinstance(vt, wc.RecordType):
             return {name: self.from_wasm(ft, getattr(v, name)) for name, ft in vt.fields}
         if isinstance(vt, wc.TupleType):
-            return tuple(self.from_wasm(t, x) for t, x in zip(vt.elements, v))
+            return tuple(self.from_wasm(t, x) for t, x in zip(vt.elements, v, strict=True))
         if isinstance(vt, wc.EnumType):
             return Variant(v)
         if isinstance(vt, wc.FlagsType):

@@ -6,9 +6,10 @@ It knows nothing about Gherkin, assertions or reports.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from keel_conformance.types import InterfaceSig
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import threading
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import wasmtime
 import wasmtime.component as wc
@@ -42,7 +42,7 @@ class _Ticker:
 
 
 class WasmtimeInstance:
-    def __init__(self, runner: "WasmtimeRunner", guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> None:
+    def __init__(self, runner: WasmtimeRunner, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> None:
         self.limits = limits
         component, types = runner.load(guest)
         exported = types.export_named(guest.export)
@@ -104,7 +104,7 @@ class WasmtimeInstance:
 
         def call(_store: Any, *args: Any) -> Any:
             try:
-                neutral = [self.conv.from_wasm(t, a) for t, a in zip(params, args)]
+                neutral = [self.conv.from_wasm(t, a) for t, a in zip(params, args, strict=True)]
                 out = fn(*neutral)
                 return None if result is None else self.conv.to_wasm(result, out)
             except BaseException as e:
@@ -116,7 +116,7 @@ class WasmtimeInstance:
         if func not in self.funcs:
             raise SuiteError(f"{self.exports.name} has no function {func!r}")
         f, ftype = self.funcs[func]
-        lowered = [self.conv.to_wasm(t, a) for (_, t), a in zip(ftype.params, args)]
+        lowered = [self.conv.to_wasm(t, a) for (_, t), a in zip(ftype.params, args, strict=True)]
         self.host_error = None
         self.store.set_epoch_deadline(int(self.limits.call_timeout_s / TICK_S))
         try:

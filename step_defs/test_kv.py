@@ -9,7 +9,6 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from keel_conformance import wave
 from keel_conformance.types import ListT, Prim
 from keel_conformance.values import Ok
-
 from step_defs.common import Context, call_guest
 
 INTERFACE = "kv"

@@ -1,0 +1,176 @@
+"""`keel-conformance`: build fixtures, run the matrix, validate results.
+
+Exit codes: 0 every cell passed, was n/a, or matched its expectation;
+1 some cell did not; 2 a usage or input error (one line on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .paths import PROJECT_ROOT
+
+EXIT_OK, EXIT_CELLS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageFailure(Exception):
+    """Ends the command with exit 2 and this one-line message."""
+
+
+def _interfaces() -> dict[str, Path]:
+    """Interfaces that have scenarios: features/<name>.feature with step_defs/test_<name>.py."""
+    found = {}
+    for feature in sorted((PROJECT_ROOT / "features").glob("*.feature")):
+        steps = PROJECT_ROOT / "step_defs" / f"test_{feature.stem}.py"
+        if steps.exists():
+            found[feature.stem] = steps
+    return found
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="keel-conformance", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the scenarios on every selected runtime and write the matrix")
+    run.add_argument("--runtime", action="append", default=[], help="runtime to run (repeatable; default: all)")
+    run.add_argument("--interface", action="append", default=[], help="interface to run (repeatable; default: all)")
+    run.add_argument("--guest", action="append", default=[], help="guest build to run (repeatable; default: all)")
+    run.add_argument("--component", type=Path, help="run the --interface scenarios against this component instead")
+    run.add_argument("--out", type=Path, help="output directory (default: reports/out/<timestamp>)")
+    run.add_argument("--timeout", type=float, default=10.0, help="deadline per guest call in seconds (default 10)")
+    run.add_argument("-k", dest="keyword", help="only scenarios whose test id matches this pytest -k expression")
+    run.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+    sub.add_parser("build-fixtures", help="build every guest component (cached by content hash)")
+    sub.add_parser("list-runtimes", help="probe every known runtime and print what it says")
+
+    val = sub.add_parser("validate", help="check results files against the published schema")
+    val.add_argument("files", nargs="+", type=Path)
+
+    rep = sub.add_parser("report", help="render matrix.md from a results.json")
+    rep.add_argument("results", type=Path)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args))
+    except UsageFailure as e:
+        print(f"keel-conformance: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("keel-conformance: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_build_fixtures(args: argparse.Namespace) -> int:
+    import time
+
+    from fixtures.components.build import BuildFailure, build_all
+
+    started = time.perf_counter()
+    failed = 0
+    for b in build_all():
+        if isinstance(b, BuildFailure):
+            failed += 1
+            print(f"FAILED {b.spec.name}: {b.reason} (log: {b.log})")
+        else:
+            print(f"{b.name:24} {b.size_bytes:>12,} bytes  sha256 {b.sha256[:16]}  {b.path}")
+    print(f"built in {time.perf_counter() - started:.1f} s")
+    return EXIT_CELLS if failed else EXIT_OK
+
+
+def cmd_list_runtimes(args: argparse.Namespace) -> int:
+    from runners import registry
+
+    for name, factory in registry().items():
+        try:
+            probe = factory().probe()
+            print(f"{name:12} {'available' if probe.available else 'unavailable':12} {probe.version or ''}  {probe.reason or ''}")
+        except Exception as e:
+            print(f"{name:12} {'broken':12} {type(e).__name__}: {e}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from reports.results import ResultsError, load
+
+    bad = 0
+    for f in args.files:
+        try:
+            doc = load(f)
+            print(f"{f}: valid (schema {doc['schema_version']}, {doc['summary']['cells']} cells)")
+        except ResultsError as e:
+            bad += 1
+            print(f"{e}" if str(e).startswith(str(f)) else f"{f}: {e}", file=sys.stderr)
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports.markdown import document
+    from reports.results import ResultsError, load
+
+    try:
+        doc = load(args.results)
+    except ResultsError as e:
+        raise UsageFailure(str(e)) from None
+    out = args.results.with_name("matrix.md")
+    out.write_text(document(doc), encoding="utf-8")
+    print(out)
+    return EXIT_OK
+
+
+def _check_component(path: Path, interface: str) -> None:
+    from fixtures.components.build import load_specs
+
+    from .component_types import NotAComponent, inspect_file
+
+    spec = next((s for s in load_specs() if s.interface == interface), None)
+    assert spec is not None
+    try:
+        types = inspect_file(path)
+    except NotAComponent as e:
+        raise UsageFailure(str(e)) from None
+    if types.export_named(spec.export) is None:
+        exported = ", ".join(types.exports) or "nothing"
+        raise UsageFailure(f"{path}: does not export {spec.export} (the {interface} probe world); it exports {exported}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .run import execute
+
+    known = _interfaces()
+    unknown = [i for i in args.interface if i not in known]
+    if unknown:
+        raise UsageFailure(f"unknown interface {', '.join(unknown)}; known: {', '.join(known)}")
+    if args.component is not None:
+        if len(args.interface) != 1:
+            raise UsageFailure("--component needs exactly one --interface (the one the component serves)")
+        _check_component(args.component, args.interface[0])
+    from runners import registry
+
+    runtimes = registry()
+    bad = [r for r in args.runtime if r not in runtimes]
+    if bad:
+        raise UsageFailure(f"unknown runtime {', '.join(bad)}; known: {', '.join(runtimes)}")
+    selected = args.interface or list(known)
+    out = args.out or PROJECT_ROOT / "reports" / "out" / dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    return execute(args, [known[i] for i in selected], out)
+
+
+COMMANDS: dict[str, Any] = {
+    "run": cmd_run,
+    "build-fixtures": cmd_build_fixtures,
+    "list-runtimes": cmd_list_runtimes,
+    "validate": cmd_validate,
+    "report": cmd_report,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The results model and every format rendered from results.json."""

@@ -1,0 +1,88 @@
+"""Known outcomes per runtime, kept as data in `reports/expectations/<runtime>.yaml`.
+
+Each entry names cells by glob (`feature`, `scenario`, `guest`), the outcome
+they are known to have, why, and optionally a link and an expiry date. A cell
+that matches its expectation does not fail the run; one that passes where a
+failure was expected (xpass) does, loudly, and so does an expired entry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DIR = Path(__file__).resolve().parent / "expectations"
+OUTCOMES = {"pass", "fail", "n/a", "trap", "timeout", "crash", "error"}
+
+
+class ExpectationError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Expectation:
+    outcome: str
+    reason: str
+    feature: str = "*"
+    scenario: str = "*"
+    guest: str = "*"
+    link: str | None = None
+    expires: dt.date | None = None
+
+    def covers(self, cell: dict[str, Any]) -> bool:
+        return (fnmatchcase(cell["feature"], self.feature) and fnmatchcase(cell["scenario"], self.scenario)
+                and fnmatchcase(cell["guest"], self.guest))
+
+    def expired(self, today: dt.date | None = None) -> bool:
+        return self.expires is not None and self.expires < (today or dt.date.today())
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"outcome": self.outcome, "reason": self.reason}
+        if self.link:
+            d["link"] = self.link
+        if self.expires:
+            d["expires"] = self.expires.isoformat()
+        return d
+
+
+def load(runtime: str, directory: Path = DIR) -> list[Expectation]:
+    path = directory / f"{runtime}.yaml"
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ExpectationError(f"{path}: not valid YAML: {e}") from None
+    out = []
+    for i, entry in enumerate(data.get("expectations") or []):
+        if not isinstance(entry, dict) or entry.get("outcome") not in OUTCOMES or not entry.get("reason"):
+            raise ExpectationError(f"{path}: entry {i + 1} needs an outcome ({', '.join(sorted(OUTCOMES))}) and a reason")
+        expires = entry.get("expires")
+        if isinstance(expires, str):
+            expires = dt.date.fromisoformat(expires)
+        out.append(Expectation(
+            outcome=entry["outcome"], reason=str(entry["reason"]), feature=entry.get("feature", "*"),
+            scenario=entry.get("scenario", "*"), guest=entry.get("guest", "*"), link=entry.get("link"),
+            expires=expires,
+        ))
+    return out
+
+
+def find(expectations: list[Expectation], cell: dict[str, Any]) -> Expectation | None:
+    return next((e for e in expectations if e.covers(cell)), None)
+
+
+def verdict(cell: dict[str, Any], expectation: Expectation | None) -> str:
+    """ok, unexpected or xpass for one cell."""
+    outcome = cell["outcome"]
+    if expectation is not None and not expectation.expired():
+        if outcome == expectation.outcome:
+            return "ok"
+        if outcome == "pass":
+            return "xpass"
+        return "unexpected"
+    return "ok" if outcome in ("pass", "n/a") else "unexpected"

@@ -1,0 +1,160 @@
+"""results.json: assembled from the cell journal, validated against the published schema."""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from keel_conformance.paths import PROJECT_ROOT
+
+from . import expectations
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / f"results-{SCHEMA_VERSION}.schema.json"
+SIZE_TARGET_BYTES = 1_000_000
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be trusted; the message says which part and why."""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def suite_provenance() -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "version": importlib.metadata.version("keel-conformance"),
+        "commit": commit,
+        "dirty": None if status is None else bool(status),
+    }
+
+
+def host_provenance() -> dict[str, Any]:
+    uname = platform.uname()
+    return {"os": f"{uname.system} {platform.freedesktop_os_release().get('PRETTY_NAME', '') if uname.system == 'Linux' else uname.release}".strip(),
+            "arch": uname.machine, "kernel": uname.release, "python": platform.python_version(),
+            "cpus": os.cpu_count() or 1}
+
+
+def backend_versions() -> dict[str, str]:
+    return {
+        "sqlite": sqlite3.sqlite_version,
+        "rocksdict": importlib.metadata.version("rocksdict"),
+    }
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Cells from a journal; a torn last line (a killed run) is dropped, not fatal."""
+    cells = []
+    if not path.exists():
+        return cells
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            cells.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return cells
+
+
+def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attaches each cell's expectation (if any) and verdict."""
+    loaded: dict[str, list[expectations.Expectation]] = {}
+    out = []
+    for cell in cells:
+        exp_list = loaded.setdefault(cell["runtime"], expectations.load(cell["runtime"]))
+        exp = expectations.find(exp_list, cell)
+        cell = dict(cell)
+        if exp is not None:
+            cell["expected"] = exp.to_json()
+        cell["verdict"] = expectations.verdict(cell, exp)
+        out.append(cell)
+    return out
+
+
+def assemble(*, started: str, finished: str, complete: bool, command: list[str], runtimes: list[dict[str, Any]],
+             guests: list[dict[str, Any]], cells: list[dict[str, Any]]) -> dict[str, Any]:
+    judged = judge(cells)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {"started": started, "finished": finished, "complete": complete, "suite": suite_provenance(),
+                "host": host_provenance(), "command": command},
+        "runtimes": runtimes,
+        "guests": guests,
+        "backends": backend_versions(),
+        "cells": judged,
+        "summary": {
+            "cells": len(judged),
+            "outcomes": dict(Counter(c["outcome"] for c in judged)),
+            "unexpected": sum(c["verdict"] != "ok" for c in judged),
+        },
+    }
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())  # type: ignore[no-any-return]
+
+
+def validate(doc: Any) -> None:
+    """Raises ResultsError naming the first problem: schema first, then consistency."""
+    try:
+        jsonschema.validate(doc, schema(), format_checker=jsonschema.FormatChecker())
+    except jsonschema.ValidationError as e:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise ResultsError(f"{where}: {e.message}") from None
+    runtimes = {r["name"] for r in doc["runtimes"]}
+    guests = {g["name"] for g in doc["guests"]}
+    for i, cell in enumerate(doc["cells"]):
+        if cell["runtime"] not in runtimes:
+            raise ResultsError(f"cells/{i}: runtime {cell['runtime']!r} is not declared in runtimes")
+        if cell["guest"] not in guests:
+            raise ResultsError(f"cells/{i}: guest {cell['guest']!r} is not declared in guests")
+
+
+def write(doc: dict[str, Any], path: Path) -> None:
+    validate(doc)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path}: cannot read: {e}") from None
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}: not JSON: {e.msg} at line {e.lineno}") from None
+    validate(doc)
+    return doc  # type: ignore[no-any-return]
+
+
+def guest_entry(build: Any) -> dict[str, Any]:
+    """A guests[] entry for a GuestBuild or a BuildFailure."""
+    if hasattr(build, "sha256"):
+        return {"name": build.name, "world": build.world, "interface": build.interface, "toolchain": build.toolchain,
+                "toolchain_version": build.toolchain_version, "build_command": build.build_command,
+                "sha256": build.sha256, "size_bytes": build.size_bytes,
+                "meets_size_target": build.size_bytes < SIZE_TARGET_BYTES}
+    spec = build.spec
+    return {"name": spec.name, "world": spec.world, "interface": spec.interface, "toolchain": spec.toolchain,
+            "build_error": build.reason, "sha256": None, "size_bytes": None, "meets_size_target": None}

@@ -1,0 +1,66 @@
+"""The command line: its input errors give one line and exit 2; a real run writes valid results."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keel_conformance.cli import main
+from keel_conformance.paths import PROJECT_ROOT
+from reports import results
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["run", "--component", "README.md", "--interface", "kv"], "README.md: not a WebAssembly component"),
+    (["run", "--component", "no/such.wasm", "--interface", "kv"], "cannot read"),
+    (["run", "--component", "README.md"], "needs exactly one --interface"),
+    (["run", "--runtime", "quickjs-9000"], "unknown runtime quickjs-9000; known: wasmtime"),
+    (["run", "--interface", "gopher"], "unknown interface gopher"),
+])
+def test_usage_errors_exit_2_with_one_line(argv: list[str], says: str, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and len(err.splitlines()) == 1
+
+
+def test_a_core_module_is_not_a_component(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    core = tmp_path / "core.wasm"
+    core.write_bytes(b"\0asm\x01\0\0\0")
+    assert main(["run", "--component", str(core), "--interface", "kv"]) == 2
+    assert "is a core WebAssembly module, not a component" in capsys.readouterr().err
+
+
+def test_a_truncated_component_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.wasm"
+    broken.write_bytes(b"\0asm\x0d\0\x01\0\x07\xff")
+    assert main(["run", "--component", str(broken), "--interface", "kv"]) == 2
+    assert "not a valid component" in capsys.readouterr().err
+
+
+def test_validate_refuses_a_hostile_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "results.json"
+    f.write_text(json.dumps({"schema_version": 1, "cells": "all good"}))
+    assert main(["validate", str(f)]) == 2
+    assert str(f) in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_real_run_writes_valid_results_and_a_matrix(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "keel_conformance.cli", "run", "--runtime", "wasmtime", "--interface", "kv",
+         "-k", "missing_key or exists_follows", "--out", str(out)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = results.load(out / "results.json")
+    names = {c["scenario"] for c in doc["cells"]}
+    assert names == {"a missing key reads as none", "exists follows set and delete"}
+    assert all(c["runtime"] == "wasmtime" and c["outcome"] == "pass" for c in doc["cells"])
+    assert doc["runtimes"][0]["version"] and doc["guests"][0]["sha256"]
+    assert "✔ pass" in (out / "matrix.md").read_text()
