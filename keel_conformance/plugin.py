@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.backends import Backends
-from fixtures.components.build import BuildFailure, GuestSpec, build_one, load_specs
+from fixtures.backends import Backends, Services
+from fixtures.components.build import BuildFailure, GuestSpec, build_one, load_composites, load_specs
 from reports import expectations
 from runners import registry
 from runners.protocol import GuestBuild, Limits, Probe
@@ -50,6 +50,9 @@ class KeelState:
         self.builds: dict[str, GuestBuild | BuildFailure] = {}
         self.limits = Limits(call_timeout_s=config.getoption("keel_timeout"))
         self.specs = self._specs()
+        self.composites = {} if config.getoption("keel_component") else {
+            c.name: c for c in load_composites() if all(m in self.specs for m in c.members.values())}
+        self.services = Services()
         journal = config.getoption("keel_journal")
         self.journal = Path(journal) if journal else None
 
@@ -69,10 +72,19 @@ class KeelState:
                              template.imports, "user-supplied", str(path))
             return {spec.name: spec}
         wanted = set(self.config.getoption("keel_guest"))
+        for c in load_composites():  # asking for a composite asks for its members
+            if c.name in wanted:
+                wanted |= set(c.members.values())
         return {s.name: s for s in load_specs() if not wanted or s.name in wanted}
 
     def cells_for(self, interface: str) -> list[CellId]:
-        return [CellId(r, g.name) for r in self.factories for g in self.specs.values() if g.interface == interface]
+        guests = [g.name for g in self.specs.values() if g.interface == interface]
+        guests += [c.name for c in self.composites.values() if c.interface == interface]
+        return [CellId(r, g) for r in self.factories for g in guests]
+
+    def interface_of(self, guest: str) -> str:
+        spec = self.specs.get(guest) or self.composites[guest]
+        return spec.interface
 
     def probe(self, runtime: str) -> Probe:
         if runtime not in self.probes:
@@ -96,6 +108,7 @@ class KeelState:
     def close(self) -> None:
         for runner in self.runners.values():
             runner.close()
+        self.services.close()
 
 
 def _user_build(spec: GuestSpec) -> GuestBuild:
@@ -137,27 +150,47 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def backends(tmp_path: Path) -> Iterator[Backends]:
+def backends(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backends]:
     """This scenario's real host backends, each in a fresh directory."""
-    b = Backends(tmp_path / "backends")
+    b = Backends(tmp_path / "backends", state(request.config).services)
     yield b
     b.close()
 
 
+class Composite:
+    """The instances of a composite cell, by role (`guest.members["repository"]`)."""
+
+    def __init__(self, members: dict[str, Any]) -> None:
+        self.members = members
+
+    def close(self) -> None:
+        for inst in self.members.values():
+            inst.close()
+
+
+def _instantiate(st: KeelState, cell: CellId, guest_name: str, backends: Backends) -> Any:
+    build = st.build(guest_name)
+    if isinstance(build, BuildFailure):
+        raise SuiteError(f"guest {guest_name} failed to build: {build.reason} (log: {build.log})")
+    try:
+        return st.runners[cell.runtime].instantiate(build, backends, st.limits)
+    except NotApplicable as e:
+        pytest.skip(NA_PREFIX + str(e))
+
+
 @pytest.fixture
 def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends) -> Iterator[Any]:
-    """A fresh instance of the cell's guest on the cell's runtime."""
+    """A fresh instance of the cell's guest on the cell's runtime (a Composite for composite cells)."""
     st = state(request.config)
     probe = st.probe(keel_cell.runtime)
     if not probe.available:
         pytest.skip(NA_PREFIX + (probe.reason or "runtime not available"))
-    build = st.build(keel_cell.guest)
-    if isinstance(build, BuildFailure):
-        raise SuiteError(f"guest {keel_cell.guest} failed to build: {build.reason} (log: {build.log})")
-    try:
-        instance = st.runners[keel_cell.runtime].instantiate(build, backends, st.limits)
-    except NotApplicable as e:
-        pytest.skip(NA_PREFIX + str(e))
+    composite = st.composites.get(keel_cell.guest)
+    if composite is None:
+        instance = _instantiate(st, keel_cell, keel_cell.guest, backends)
+    else:
+        instance = Composite({role: _instantiate(st, keel_cell, name, backends)
+                              for role, name in composite.members.items()})
     yield instance
     instance.close()
 
@@ -213,11 +246,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> None:
     st = state(item.config)
     outcome: Outcome = info.get("outcome", Outcome.PASS)
-    spec = st.specs[cell_id.guest]
     cell = Cell(
         feature=_feature_file(item),
         scenario=_scenario_label(item),
-        interface=spec.interface,
+        interface=st.interface_of(cell_id.guest),
         runtime=cell_id.runtime,
         guest=cell_id.guest,
         outcome=outcome.value,

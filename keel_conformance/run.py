@@ -92,8 +92,10 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
                  "flags": list(p.flags), "origin": p.origin, "capabilities": sorted(p.capabilities)}
                 for p in st.probes.values()]
     guests = [results.guest_entry(b) for b in st.builds.values()]
+    guests += [results.composite_entry(c) for c in st.composites.values()]
     doc = results.assemble(started=started, finished=finished, complete=code != pytest.ExitCode.INTERRUPTED,
-                           command=command, runtimes=runtimes, guests=guests, cells=results.read_journal(journal))
+                           command=command, runtimes=runtimes, guests=guests, cells=results.read_journal(journal),
+                           services=st.services.versions())
     results.write(doc, out / "results.json")
     (out / "matrix.md").write_text(markdown.document(doc), encoding="utf-8")
     _link_latest(out)

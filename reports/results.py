@@ -92,7 +92,8 @@ def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def assemble(*, started: str, finished: str, complete: bool, command: list[str], runtimes: list[dict[str, Any]],
-             guests: list[dict[str, Any]], cells: list[dict[str, Any]]) -> dict[str, Any]:
+             guests: list[dict[str, Any]], cells: list[dict[str, Any]],
+             services: dict[str, str] | None = None) -> dict[str, Any]:
     judged = judge(cells)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -100,7 +101,7 @@ def assemble(*, started: str, finished: str, complete: bool, command: list[str],
                 "host": host_provenance(), "command": command},
         "runtimes": runtimes,
         "guests": guests,
-        "backends": backend_versions(),
+        "backends": {**backend_versions(), **(services or {})},
         "cells": judged,
         "summary": {
             "cells": len(judged),
@@ -158,3 +159,9 @@ def guest_entry(build: Any) -> dict[str, Any]:
     spec = build.spec
     return {"name": spec.name, "world": spec.world, "interface": spec.interface, "toolchain": spec.toolchain,
             "build_error": build.reason, "sha256": None, "size_bytes": None, "meets_size_target": None}
+
+
+def composite_entry(composite: Any) -> dict[str, Any]:
+    """A guests[] entry for a composite cell's guest: its members are declared guests of their own."""
+    return {"name": composite.name, "interface": composite.interface, "toolchain": "composite",
+            "members": dict(composite.members), "sha256": None, "size_bytes": None, "meets_size_target": None}

@@ -25,11 +25,6 @@ def _read(backends: Any, statement: str) -> list[tuple[Any, ...]]:
         return conn.execute(statement).fetchall()
 
 
-@given("a fresh SQL database")
-def _(backends: Any) -> None:
-    assert _read(backends, "SELECT name FROM sqlite_schema") == [], "a new scenario's database must be empty"
-
-
 @given(parsers.re(r'the guest has run "(?P<statement>[^"]+)"'))
 def _(guest: Any, ctx: Context, statement: str) -> None:
     result = call_guest(guest, ctx, f"execute({wave.format(statement)}, [])")
