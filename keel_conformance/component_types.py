@@ -142,3 +142,24 @@ def inspect_file(path: Path) -> ComponentTypes:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid"
         raise NotAComponent(f"{path}: not a valid component: {first}") from None
     return read_types(component, engine)
+
+
+def types_for(path: Path, sha256: str) -> ComponentTypes:
+    """`inspect_file`, remembered on disk by the component's sha256 (reading types compiles it)."""
+    import json
+
+    from .paths import cache_dir
+    from .types import sig_from_json, sig_to_json
+
+    cached = cache_dir("types") / f"{sha256}.json"
+    if cached.exists():
+        j = json.loads(cached.read_text())
+        return ComponentTypes({k: sig_from_json(v) for k, v in j["imports"].items()},
+                              {k: sig_from_json(v) for k, v in j["exports"].items()})
+    types = inspect_file(path)
+    j = {"imports": {k: sig_to_json(v) for k, v in types.imports.items()},
+         "exports": {k: sig_to_json(v) for k, v in types.exports.items()}}
+    tmp = cached.with_suffix(".tmp")
+    tmp.write_text(json.dumps(j))
+    tmp.replace(cached)
+    return types

@@ -7,6 +7,7 @@ Keel interfaces by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 PRIMITIVES = frozenset(
     {"bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32", "f64", "char", "string"}
@@ -109,3 +110,76 @@ class InterfaceSig:
     @property
     def unversioned(self) -> str:
         return self.name.split("@", 1)[0]
+
+
+def to_json(ty: WitType | None) -> Any:
+    """A compact JSON form of a type, for caches and for hosts in other processes."""
+    if ty is None:
+        return None
+    if isinstance(ty, Prim):
+        return {"k": "prim", "t": ty.kind}
+    if isinstance(ty, ListT):
+        return {"k": "list", "e": to_json(ty.element)}
+    if isinstance(ty, RecordT):
+        return {"k": "record", "f": [[n, to_json(t)] for n, t in ty.fields]}
+    if isinstance(ty, TupleT):
+        return {"k": "tuple", "e": [to_json(t) for t in ty.elements]}
+    if isinstance(ty, VariantT):
+        return {"k": "variant", "c": [[n, to_json(t)] for n, t in ty.cases]}
+    if isinstance(ty, EnumT):
+        return {"k": "enum", "n": list(ty.names)}
+    if isinstance(ty, OptionT):
+        return {"k": "option", "p": to_json(ty.payload)}
+    if isinstance(ty, ResultT):
+        return {"k": "result", "ok": to_json(ty.ok), "err": to_json(ty.err)}
+    if isinstance(ty, FlagsT):
+        return {"k": "flags", "n": list(ty.names)}
+    return {"k": "own" if isinstance(ty, OwnT) else "borrow", "r": ty.resource}
+
+
+def from_json(j: Any) -> WitType | None:
+    if j is None:
+        return None
+    k = j["k"]
+    if k == "prim":
+        return Prim(j["t"])
+    if k == "list":
+        return ListT(_req(from_json(j["e"])))
+    if k == "record":
+        return RecordT(tuple((n, _req(from_json(t))) for n, t in j["f"]))
+    if k == "tuple":
+        return TupleT(tuple(_req(from_json(t)) for t in j["e"]))
+    if k == "variant":
+        return VariantT(tuple((n, from_json(t)) for n, t in j["c"]))
+    if k == "enum":
+        return EnumT(tuple(j["n"]))
+    if k == "option":
+        return OptionT(_req(from_json(j["p"])))
+    if k == "result":
+        return ResultT(from_json(j["ok"]), from_json(j["err"]))
+    if k == "flags":
+        return FlagsT(tuple(j["n"]))
+    if k in ("own", "borrow"):
+        return (OwnT if k == "own" else BorrowT)(j["r"])
+    raise ValueError(f"unknown type kind {k!r}")
+
+
+def _req(t: WitType | None) -> WitType:
+    if t is None:
+        raise ValueError("a type is required here")
+    return t
+
+
+def sig_to_json(sig: InterfaceSig) -> dict[str, Any]:
+    return {
+        "name": sig.name,
+        "resources": list(sig.resources),
+        "funcs": {f.name: {"params": [[n, to_json(t)] for n, t in f.params], "result": to_json(f.result)}
+                  for f in sig.funcs.values()},
+    }
+
+
+def sig_from_json(j: dict[str, Any]) -> InterfaceSig:
+    funcs = {name: FuncSig(name, tuple((n, _req(from_json(t))) for n, t in f["params"]), from_json(f["result"]))
+             for name, f in j["funcs"].items()}
+    return InterfaceSig(j["name"], funcs, tuple(j["resources"]))

@@ -1,4 +1,9 @@
-"""Runtime adapters: one module per runtime, found through `registry()`."""
+"""Runtime adapters: one module per runtime, found through `registry()`.
+
+A runner module exposes `RUNTIMES`, a map from column name to a factory; one
+module may serve several columns of one runtime family (jco: one per
+JavaScript engine build).
+"""
 from __future__ import annotations
 
 import importlib
@@ -9,20 +14,15 @@ from .protocol import Runner
 
 ENTRY_POINT_GROUP = "keel_conformance.runners"
 
-# Built-in runners; out-of-tree ones register under ENTRY_POINT_GROUP.
-BUILTIN: dict[str, str] = {
-    "wasmtime": "runners.wasmtime_py:create",
-}
-
-
-def _load(target: str) -> Callable[[], Runner]:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+# Built-in runner modules; out-of-tree runners register a factory under ENTRY_POINT_GROUP.
+BUILTIN_MODULES = ("runners.wasmtime_py", "runners.jco")
 
 
 def registry() -> dict[str, Callable[[], Runner]]:
-    """Runtime name -> factory, built-ins first, then entry points in name order."""
-    found: dict[str, Callable[[], Runner]] = {name: (lambda t=t: _load(t)()) for name, t in BUILTIN.items()}
+    """Column name -> factory: built-ins first, then entry points in name order."""
+    found: dict[str, Callable[[], Runner]] = {}
+    for module in BUILTIN_MODULES:
+        found.update(importlib.import_module(module).RUNTIMES)
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         found.setdefault(ep.name, lambda ep=ep: ep.load()())
     return found

@@ -214,5 +214,4 @@ class WasmtimeRunner:
         self._loaded.clear()
 
 
-def create() -> WasmtimeRunner:
-    return WasmtimeRunner()
+RUNTIMES = {"wasmtime": WasmtimeRunner}

