@@ -99,13 +99,13 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
     results.write(doc, out / "results.json")
     (out / "matrix.md").write_text(markdown.document(doc), encoding="utf-8")
     _link_latest(out)
-    print(markdown.matrix(doc, fmt="simple"))
+    print(markdown.summary(doc, fmt="simple"))
     print()
-    for line in markdown.problems(doc):
+    for line in markdown.problems(doc, group=True):
         print(line)
     s = doc["summary"]
     counts = ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items()))
-    print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. Wrote {out / 'results.json'} and {out / 'matrix.md'}")
+    print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. Wrote {out / 'results.json'} and {out / 'matrix.md'} (the full matrix)")
     if code == pytest.ExitCode.INTERRUPTED:
         print("keel-conformance: interrupted; the results above are partial (run.complete is false)", file=sys.stderr)
         return 130

@@ -26,26 +26,43 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
     return text
 
 
-def columns(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    seen: dict[tuple[str, str], None] = {}
-    for c in doc["cells"]:
-        seen.setdefault((c["runtime"], c["guest"]), None)
-    return list(seen)
-
-
 def matrix(doc: dict[str, Any], fmt: str = "github") -> str:
-    cols = columns(doc)
-    by_iface: dict[str, dict[str, dict[tuple[str, str], dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    """One table per (interface, guest): scenarios down, runtimes across."""
+    groups: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    runtimes: dict[str, None] = {}
     for c in doc["cells"]:
-        by_iface[c["interface"]][c["scenario"]][(c["runtime"], c["guest"])] = c
-    # One table per interface: guests differ per interface, so columns are that interface's own.
+        groups[(c["interface"], c["guest"])][c["scenario"]][c["runtime"]] = c
+        runtimes.setdefault(c["runtime"], None)
     parts = []
-    for iface, rows in by_iface.items():
-        icols = [k for k in cols if any(k in r for r in rows.values())]
-        headers = [f"{iface} scenario"] + [f"{rt} · {g}" for rt, g in icols]
-        table = [[_label(name)] + [_cell_text(r.get(k)) for k in icols] for name, r in rows.items()]
+    for (iface, guest), rows in groups.items():
+        cols = [r for r in runtimes if any(r in row for row in rows.values())]
+        headers = [f"{iface} · {guest}"] + cols
+        table = [[_label(name)] + [_cell_text(row.get(r)) for r in cols] for name, row in rows.items()]
         parts.append(tabulate(table, headers=headers, tablefmt=fmt))
     return "\n\n".join(parts)
+
+
+def summary(doc: dict[str, Any], fmt: str = "github") -> str:
+    """Runtimes down, (interface, guest) across: how many cells passed, and what else happened."""
+    counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    groups: dict[str, None] = {}
+    for c in doc["cells"]:
+        key = f"{c['interface']} · {c['guest']}"
+        groups.setdefault(key, None)
+        counts[c["runtime"]][key][c["outcome"]] += 1
+    rows = []
+    for runtime, per in counts.items():
+        row = [runtime]
+        for key in groups:
+            n = per.get(key)
+            if not n:
+                row.append("")
+                continue
+            total = sum(n.values())
+            others = " ".join(f"{Outcome(o).symbol}{k}" for o, k in sorted(n.items()) if o != "pass")
+            row.append(f"{n.get('pass', 0)}/{total}" + (f" {others}" if others else ""))
+        rows.append(row)
+    return tabulate(rows, headers=["runtime"] + list(groups), tablefmt=fmt)
 
 
 def runtimes_table(doc: dict[str, Any], fmt: str = "github") -> str:
@@ -62,10 +79,20 @@ def guests_table(doc: dict[str, Any], fmt: str = "github") -> str:
     return tabulate(rows, headers=["guest", "toolchain", "bytes", "< 1 MB", "sha256 / build error"], tablefmt=fmt)
 
 
-def problems(doc: dict[str, Any]) -> list[str]:
-    return [f"- {c['outcome']} · {c['runtime']} · {c['guest']} · {c['scenario']}: {c['message']}"
-            + (f" (step: {c['step']})" if c.get("step") else "")
-            for c in doc["cells"] if c["outcome"] not in ("pass",)]
+def problems(doc: dict[str, Any], group: bool = False) -> list[str]:
+    """Every cell that did not pass; with `group`, cells sharing runtime, guest, outcome and message fold into one line."""
+    bad = [c for c in doc["cells"] if c["outcome"] != "pass"]
+    if not group:
+        return [f"- {c['outcome']} · {c['runtime']} · {c['guest']} · {c['scenario']}: {c['message']}"
+                + (f" (step: {c['step']})" if c.get("step") else "") for c in bad]
+    folded: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
+    for c in bad:
+        folded[(c["outcome"], c["runtime"], c["guest"], c["message"])].append(c["scenario"])
+    lines = []
+    for (outcome, runtime, guest, message), scenarios in folded.items():
+        which = scenarios[0] if len(scenarios) == 1 else f"{len(scenarios)} scenarios"
+        lines.append(f"- {outcome} · {runtime} · {guest} · {which}: {message}")
+    return lines
 
 
 def document(doc: dict[str, Any]) -> str:
@@ -91,6 +118,10 @@ def document(doc: dict[str, Any]) -> str:
         "## Guests",
         "",
         guests_table(doc),
+        "",
+        "## Summary",
+        "",
+        summary(doc),
         "",
         "## Matrix",
         "",

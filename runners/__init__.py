@@ -15,7 +15,7 @@ from .protocol import Runner
 ENTRY_POINT_GROUP = "keel_conformance.runners"
 
 # Built-in runner modules; out-of-tree runners register a factory under ENTRY_POINT_GROUP.
-BUILTIN_MODULES = ("runners.wasmtime_py", "runners.jco")
+BUILTIN_MODULES = ("runners.wasmtime_py", "runners.jco", "runners.jco_docker")
 
 
 def registry() -> dict[str, Callable[[], Runner]]:

@@ -16,10 +16,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from keel_conformance.component_types import types_for
 from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, RuntimeCrash, SuiteError
@@ -82,10 +83,14 @@ ENGINES = {
 
 
 class _Channel:
-    """Length-prefixed JSON over two pipes, every read bounded by a deadline."""
+    """Length-prefixed JSON over two descriptors, every read bounded by a deadline.
 
-    def __init__(self, rfd: int, wfd: int) -> None:
-        self.rfd, self.wfd = rfd, wfd
+    `alive` lets a reader notice a peer that died without closing its end
+    (a FIFO the suite also holds open, for engines in containers).
+    """
+
+    def __init__(self, rfd: int, wfd: int, alive: Callable[[], bool]) -> None:
+        self.rfd, self.wfd, self.alive = rfd, wfd, alive
 
     def send(self, msg: dict[str, Any]) -> None:
         body = json.dumps(msg, separators=(",", ":")).encode()
@@ -95,13 +100,15 @@ class _Channel:
             data = data[n:]
 
     def _read(self, n: int, deadline: float) -> bytes:
-        import time
-
         buf = b""
         while len(buf) < n:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+            if left <= 0:
                 raise TimeoutError
+            if not select.select([self.rfd], [], [], min(left, 0.25))[0]:
+                if not self.alive():
+                    raise EOFError
+                continue
             chunk = os.read(self.rfd, n - len(buf))
             if not chunk:
                 raise EOFError
@@ -109,19 +116,30 @@ class _Channel:
         return buf
 
     def recv(self, timeout_s: float) -> dict[str, Any]:
-        import time
-
         deadline = time.monotonic() + timeout_s
         n = int.from_bytes(self._read(4, deadline), "big")
         return json.loads(self._read(n, deadline))  # type: ignore[no-any-return]
 
 
-class EngineProcess:
-    """One engine running host.mjs for one transpiled guest."""
+class Launched(Protocol):
+    """A started engine: the suite's ends of the channel, and how to watch and stop it."""
 
-    def __init__(self, argv: list[str], init: dict[str, Any]) -> None:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
+    rfd: int
+    wfd: int
+
+    def alive(self) -> bool: ...
+
+    def death(self) -> str: ...
+
+    def kill(self) -> None: ...
+
+
+class LocalProcess:
+    """An engine as a child process; the channel is two inherited pipes."""
+
+    def __init__(self, argv: list[str]) -> None:
+        to_child_r, self.wfd = os.pipe()
+        self.rfd, from_child_w = os.pipe()
         self.stderr = tempfile.TemporaryFile()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
                "KEEL_RPC_IN": str(to_child_r), "KEEL_RPC_OUT": str(from_child_w), "NO_COLOR": "1",
@@ -131,8 +149,46 @@ class EngineProcess:
                                      pass_fds=(to_child_r, from_child_w), start_new_session=True)
         os.close(to_child_r)
         os.close(from_child_w)
-        self.chan = _Channel(from_child_r, to_child_w)
-        self.fds = (from_child_r, to_child_w)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def death(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.stderr.seek(0)
+        return describe_exit(code, self.stderr.read())
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        close_fds(self.rfd, self.wfd)
+
+
+def describe_exit(code: int | None, stderr: bytes) -> str:
+    how = ("still running" if code is None else f"killed by {signal.Signals(-code).name}" if code < 0
+           else f"killed by {signal.Signals(code - 128).name}" if 128 < code < 160 else f"exit {code}")
+    tail = stderr[-600:].decode("utf-8", "replace").strip().splitlines()
+    return how + (f"; stderr: {tail[-1]}" if tail else "")
+
+
+def close_fds(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+class EngineProcess:
+    """One engine running host.mjs for one transpiled guest, after the init handshake."""
+
+    def __init__(self, launched: Launched, init: dict[str, Any]) -> None:
+        self.launched = launched
+        self.chan = _Channel(launched.rfd, launched.wfd, launched.alive)
         self.send(init, "starting")
         try:
             reply = self.recv(START_TIMEOUT_S, "starting")
@@ -157,30 +213,14 @@ class EngineProcess:
             raise RuntimeCrash(f"the engine died while {doing}: {self.death()}") from None
 
     def death(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        how = ("still running" if code is None else f"killed by {signal.Signals(-code).name}" if code < 0
-               else f"exit {code}")
-        self.stderr.seek(0)
-        tail = self.stderr.read()[-600:].decode("utf-8", "replace").strip().splitlines()
-        return how + (f"; stderr: {tail[-1]}" if tail else "")
+        return self.launched.death()
 
     @property
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.launched.alive()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        for fd in self.fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.fds = ()
+        self.launched.kill()
 
 
 class JcoInstance:
@@ -259,6 +299,13 @@ class JcoRunner:
         binary = self.engine.binary()
         return None if binary is None else [binary, *self.engine.run, *self.engine.flags, str(HOST)]
 
+    def launch(self, transpiled: Path) -> tuple[Launched, Path]:
+        """Starts an engine for one transpiled guest; returns it and where it sees the guest."""
+        argv = self._argv()
+        if argv is None:
+            raise NotApplicable(f"engine not installed ({self.engine.install_hint})")
+        return LocalProcess(argv), transpiled
+
     def probe(self) -> Probe:
         binary = self.engine.binary()
         if binary is None:
@@ -297,13 +344,10 @@ class JcoRunner:
         p = self.processes.get(guest.sha256)
         if p is not None and p.alive:
             return p
-        out = self.transpile(guest)
-        argv = self._argv()
-        if argv is None:
-            raise NotApplicable(f"engine not installed ({self.engine.install_hint})")
-        init = {"op": "init", "module": str(out / "guest.js"), "dir": str(out), "exports": sig_to_json(exports),
-                "imports": [sig_to_json(s) for s in imports.values()]}
-        p = EngineProcess(argv, init)
+        launched, seen_as = self.launch(self.transpile(guest))
+        init = {"op": "init", "module": str(seen_as / "guest.js"), "dir": str(seen_as),
+                "exports": sig_to_json(exports), "imports": [sig_to_json(s) for s in imports.values()]}
+        p = EngineProcess(launched, init)
         self.processes[guest.sha256] = p
         return p
 

@@ -62,7 +62,7 @@ def test_an_engine_killed_mid_call_is_a_crash_and_the_next_instance_works(
     real_query = backends[SQL].functions["query"]
 
     def kill_engine(*args: Any) -> Any:
-        os.kill(inst.process.proc.pid, signal.SIGKILL)
+        os.kill(inst.process.launched.proc.pid, signal.SIGKILL)
         return real_query(*args)
 
     backends[SQL].functions["query"] = kill_engine

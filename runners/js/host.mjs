@@ -13,17 +13,20 @@ import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import * as shim from "@bytecodealliance/preview2-shim";
 
-// Deno's node:fs cannot use an inherited descriptor number, but every engine
-// can open the same pipe again through /dev/fd.
-function reopen(fd, flags) {
+// The channel is two inherited pipes (a descriptor number) or two FIFOs (a
+// path, for engines in containers). Deno's node:fs cannot use an inherited
+// descriptor number, but every engine can open the same pipe through /dev/fd.
+function open(spec, flags) {
+  const path = spec.startsWith("/") ? spec : `/dev/fd/${spec}`;
   try {
-    return openSync(`/dev/fd/${fd}`, flags);
-  } catch {
-    return fd;
+    return openSync(path, flags);
+  } catch (e) {
+    if (spec.startsWith("/")) throw e;
+    return Number(spec);
   }
 }
-const IN = reopen(Number(process.env.KEEL_RPC_IN), "r");
-const OUT = reopen(Number(process.env.KEEL_RPC_OUT), "w");
+const IN = open(process.env.KEEL_RPC_IN, "r");
+const OUT = open(process.env.KEEL_RPC_OUT, "w");
 
 function writeAll(buf) {
   let off = 0;
