@@ -30,6 +30,11 @@ class Cell:
     step: str | None = None
     nodeid: str | None = None
     expected: dict[str, Any] | None = None
+    line: int | None = None
+    steps: list[dict[str, Any]] | None = None
+    tags: list[str] | None = None
+    output: str | None = None
+    repro: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

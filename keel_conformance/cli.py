@@ -15,6 +15,7 @@ from typing import Any
 from .paths import PROJECT_ROOT
 
 EXIT_OK, EXIT_CELLS, EXIT_USAGE = 0, 1, 2
+from reports import FILES as FORMATS  # noqa: E402
 
 
 class UsageFailure(Exception):
@@ -51,8 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check results files against the published schema")
     val.add_argument("files", nargs="+", type=Path)
 
-    rep = sub.add_parser("report", help="render matrix.md from a results.json")
+    rep = sub.add_parser("report", help="render report formats from a results.json (or a journal)")
     rep.add_argument("results", type=Path)
+    rep.add_argument("--format", action="append", choices=sorted(FORMATS) + ["all"], default=[],
+                     help="format to write beside the results file (repeatable; default: all)")
+
+    dif = sub.add_parser("diff", help="what changed between two results files; exit 1 on a regression")
+    dif.add_argument("old", type=Path)
+    dif.add_argument("new", type=Path)
+    dif.add_argument("-o", "--output", type=Path, help="also write the Markdown here")
     return p
 
 
@@ -112,17 +120,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from reports.markdown import document
+    from reports import write_formats
     from reports.results import ResultsError, load
 
     try:
         doc = load(args.results)
     except ResultsError as e:
         raise UsageFailure(str(e)) from None
-    out = args.results.with_name("matrix.md")
-    out.write_text(document(doc), encoding="utf-8")
-    print(out)
+    formats = sorted(FORMATS) if not args.format or "all" in args.format else args.format
+    for path in write_formats(doc, args.results.parent, formats):
+        print(path)
     return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from reports import diff
+    from reports.results import ResultsError, load
+
+    try:
+        old, new = load(args.old), load(args.new)
+    except ResultsError as e:
+        raise UsageFailure(str(e)) from None
+    d = diff.compare(old, new)
+    text = diff.markdown(d)
+    print(text, end="")
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    return EXIT_CELLS if d.regression else EXIT_OK
 
 
 def _check_component(path: Path, interface: str) -> None:
@@ -169,6 +193,7 @@ COMMANDS: dict[str, Any] = {
     "list-runtimes": cmd_list_runtimes,
     "validate": cmd_validate,
     "report": cmd_report,
+    "diff": cmd_diff,
 }
 
 

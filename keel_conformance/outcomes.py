@@ -26,8 +26,8 @@ _SYMBOLS = {
     Outcome.FAIL: "✘",
     Outcome.NA: "–",
     Outcome.TRAP: "⚡",
-    Outcome.TIMEOUT: "⏱",
-    Outcome.CRASH: "💥",
+    Outcome.TIMEOUT: "◷",
+    Outcome.CRASH: "✸",
     Outcome.ERROR: "⚠",
 }
 

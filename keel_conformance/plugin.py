@@ -123,6 +123,7 @@ def _user_build(spec: GuestSpec) -> GuestBuild:
 
 _STATE = pytest.StashKey[KeelState]()
 _CELL_INFO = pytest.StashKey[dict[str, Any]]()
+OUTPUT_LIMIT = 4000  # characters of captured output kept per cell
 
 
 def state(config: pytest.Config) -> KeelState:
@@ -195,9 +196,37 @@ def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends)
     instance.close()
 
 
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    info = request.node.stash.setdefault(_CELL_INFO, {})
+    info["line"] = scenario.line_number
+    info["tags"] = sorted(scenario.tags | feature.tags)
+    # Every step starts as skipped; the hooks below record what really ran.
+    info["steps"] = [{"keyword": st.keyword, "name": st.name, "line": st.line_number, "status": "skipped"}
+                     for st in scenario.steps]
+
+
+def _mark_step(request: pytest.FixtureRequest, step: Any, status: str) -> None:
+    for entry in request.node.stash.get(_CELL_INFO, {}).get("steps", []):
+        if entry["line"] == step.line_number and entry["name"] == step.name:
+            entry["status"] = status
+            return
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any) -> None:
+    _mark_step(request, step, "passed")
+
+
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
                           step_func: Any, step_func_args: Any, exception: Exception) -> None:
     request.node.stash.setdefault(_CELL_INFO, {})["step"] = f"{step.keyword} {step.name}"
+    _mark_step(request, step, "failed")
+
+
+def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                                      exception: Exception) -> None:
+    request.node.stash.setdefault(_CELL_INFO, {})["step"] = f"{step.keyword} {step.name}"
+    _mark_step(request, step, "undefined")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -211,6 +240,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     info["duration"] += report.duration
     if call.excinfo is not None and "outcome" not in info:
         info["outcome"], info["message"] = classify(call.excinfo)
+    captured = "\n".join(text for _, text in report.sections if text.strip())
+    if captured:
+        info["output"] = (info.get("output", "") + captured)[-OUTPUT_LIMIT:]
     if report.when == "teardown":
         _finish_cell(item, cell_id, info)
     return report
@@ -223,6 +255,18 @@ def _scenario_label(item: pytest.Item) -> str:
     if example:
         name += " [" + ", ".join(f"{k}={v}" for k, v in example.items()) + "]"
     return name
+
+
+def _repro(item: pytest.Item, cell_id: CellId) -> str:
+    """The command that runs this one cell again, alone."""
+    import shlex
+
+    args = [".venv/bin/python", "-m", "pytest", "-p", "no:cacheprovider", item.nodeid, "--keel-runtime", cell_id.runtime]
+    component = item.config.getoption("keel_component")
+    if component:
+        args += ["--keel-component", str(Path(component).resolve()),
+                 "--keel-component-interface", item.config.getoption("keel_component_interface")]
+    return shlex.join(args)
 
 
 def _feature_file(item: pytest.Item) -> str:
@@ -257,6 +301,11 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
         message=info.get("message", ""),
         step=info.get("step"),
         nodeid=item.nodeid,
+        line=info.get("line"),
+        steps=info.get("steps"),
+        tags=info.get("tags"),
+        output=info.get("output") if outcome is not Outcome.PASS else None,
+        repro=_repro(item, cell_id) if outcome is not Outcome.PASS else None,
     )
     item.config.hook.pytest_keel_cell_finished(config=item.config, cell=cell)
     if st.journal is not None:

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reports import markdown, results
+from reports import markdown, results, write_formats
 
 from .cells import Cell
 from .outcomes import Outcome
@@ -97,7 +97,7 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
                            command=command, runtimes=runtimes, guests=guests, cells=results.read_journal(journal),
                            services=st.services.versions())
     results.write(doc, out / "results.json")
-    (out / "matrix.md").write_text(markdown.document(doc), encoding="utf-8")
+    write_formats(doc, out)
     _link_latest(out)
     print(markdown.summary(doc, fmt="simple"))
     print()
@@ -105,7 +105,7 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
         print(line)
     s = doc["summary"]
     counts = ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items()))
-    print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. Wrote {out / 'results.json'} and {out / 'matrix.md'} (the full matrix)")
+    print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. Wrote {out}/: results.json, matrix.md, report.html, junit.xml, cucumber.json")
     if code == pytest.ExitCode.INTERRUPTED:
         print("keel-conformance: interrupted; the results above are partial (run.complete is false)", file=sys.stderr)
         return 130

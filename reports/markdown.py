@@ -65,6 +65,17 @@ def summary(doc: dict[str, Any], fmt: str = "github") -> str:
     return tabulate(rows, headers=["runtime"] + list(groups), tablefmt=fmt)
 
 
+def interop_table(doc: dict[str, Any], fmt: str = "github") -> str:
+    s = doc["summary"]
+    runtimes = list(dict.fromkeys(c["runtime"] for c in doc["cells"]))
+    rows = []
+    for iface, io in s["interop"].items():
+        score = "—" if io["score"] is None else f"{io['score'] * 100:.1f}% ({io['interop']}/{io['scenarios']})"
+        rates = s["rates"].get(iface, {})
+        rows.append([iface, score] + [f"{rates[r]['pass']}/{rates[r]['ran']}" if r in rates else "n/a" for r in runtimes])
+    return tabulate(rows, headers=["interface", "interop"] + runtimes, tablefmt=fmt)
+
+
 def runtimes_table(doc: dict[str, Any], fmt: str = "github") -> str:
     rows = [[r["name"], r.get("version") or "", "yes" if r["available"] else "no", r.get("reason") or "",
              ", ".join(r.get("flags") or [])] for r in doc["runtimes"]]
@@ -79,12 +90,23 @@ def guests_table(doc: dict[str, Any], fmt: str = "github") -> str:
     return tabulate(rows, headers=["guest", "toolchain", "bytes", "< 1 MB", "sha256 / build error"], tablefmt=fmt)
 
 
+def _expectation(c: dict[str, Any]) -> str:
+    e = c.get("expected")
+    if not e:
+        return ""
+    state = {"ok": "as expected", "xpass": "XPASS: expected it to fail", "unexpected": "NOT as expected"}[c.get("verdict", "ok")]
+    if e.get("expired"):
+        state = f"EXPECTATION EXPIRED {e.get('expires')}"
+    return f" [{state}: {e['outcome']}, {e['reason']}" + (f", {e['link']}" if e.get("link") else "") + "]"
+
+
 def problems(doc: dict[str, Any], group: bool = False) -> list[str]:
     """Every cell that did not pass; with `group`, cells sharing runtime, guest, outcome and message fold into one line."""
-    bad = [c for c in doc["cells"] if c["outcome"] != "pass"]
+    bad = [c for c in doc["cells"] if c["outcome"] != "pass" or c.get("verdict", "ok") != "ok"]
     if not group:
         return [f"- {c['outcome']} · {c['runtime']} · {c['guest']} · {c['scenario']}: {c['message']}"
-                + (f" (step: {c['step']})" if c.get("step") else "") for c in bad]
+                + (f" (step: {c['step']})" if c.get("step") else "") + _expectation(c)
+                + (f"\n  reproduce: `{c['repro']}`" if c.get("repro") else "") for c in bad]
     folded: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
     for c in bad:
         folded[(c["outcome"], c["runtime"], c["guest"], c["message"])].append(c["scenario"])
@@ -118,6 +140,12 @@ def document(doc: dict[str, Any]) -> str:
         "## Guests",
         "",
         guests_table(doc),
+        "",
+        "## Interop",
+        "",
+        "Scenarios that pass on every runtime that ran them (n/a cells left out), and each runtime's passed / run.",
+        "",
+        interop_table(doc),
         "",
         "## Summary",
         "",

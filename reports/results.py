@@ -19,8 +19,9 @@ from keel_conformance.paths import PROJECT_ROOT
 
 from . import expectations
 
-SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / f"results-{SCHEMA_VERSION}.schema.json"
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 SIZE_TARGET_BYTES = 1_000_000
 
 
@@ -85,10 +86,35 @@ def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         exp = expectations.find(exp_list, cell)
         cell = dict(cell)
         if exp is not None:
-            cell["expected"] = exp.to_json()
+            cell["expected"] = {**exp.to_json(), **({"expired": True} if exp.expired() else {})}
         cell["verdict"] = expectations.verdict(cell, exp)
         out.append(cell)
     return out
+
+
+def scores(cells: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The interop score per interface and each runtime's own pass rate, as wpt.fyi's Interop counts them.
+
+    A scenario counts toward interop when it passes on every runtime that ran it; n/a cells (a
+    capability the runtime lacks) are left out, and `columns` says which runtimes were counted.
+    """
+    by_scenario: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
+    rates: dict[str, dict[str, dict[str, int]]] = {}
+    for c in cells:
+        by_scenario.setdefault(c["interface"], {}).setdefault((c["feature"], c["scenario"]), []).append(c)
+        if c["outcome"] != "n/a":
+            r = rates.setdefault(c["interface"], {}).setdefault(c["runtime"], {"pass": 0, "ran": 0})
+            r["ran"] += 1
+            r["pass"] += c["outcome"] == "pass"
+    interop = {}
+    for iface, scen in by_scenario.items():
+        ran = {k: [c for c in v if c["outcome"] != "n/a"] for k, v in scen.items()}
+        counted = [v for v in ran.values() if v]
+        passing = sum(all(c["outcome"] == "pass" for c in v) for v in counted)
+        columns = sorted({c["runtime"] for v in counted for c in v})
+        interop[iface] = {"scenarios": len(scen), "interop": passing,
+                          "score": round(passing / len(counted), 4) if counted else None, "columns": columns}
+    return interop, rates
 
 
 def assemble(*, started: str, finished: str, complete: bool, command: list[str], runtimes: list[dict[str, Any]],
@@ -103,22 +129,29 @@ def assemble(*, started: str, finished: str, complete: bool, command: list[str],
         "guests": guests,
         "backends": {**backend_versions(), **(services or {})},
         "cells": judged,
-        "summary": {
-            "cells": len(judged),
-            "outcomes": dict(Counter(c["outcome"] for c in judged)),
-            "unexpected": sum(c["verdict"] != "ok" for c in judged),
-        },
+        "summary": summarize(judged),
     }
 
 
-def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text())  # type: ignore[no-any-return]
+def summarize(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    interop, rates = scores(cells)
+    return {
+        "cells": len(cells),
+        "outcomes": dict(Counter(c["outcome"] for c in cells)),
+        "unexpected": sum(c.get("verdict", "ok") != "ok" for c in cells),
+        "interop": interop,
+        "rates": rates,
+    }
 
 
-def validate(doc: Any) -> None:
+def schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / f"results-{version}.schema.json").read_text())  # type: ignore[no-any-return]
+
+
+def validate(doc: Any, version: int = SCHEMA_VERSION) -> None:
     """Raises ResultsError naming the first problem: schema first, then consistency."""
     try:
-        jsonschema.validate(doc, schema(), format_checker=jsonschema.FormatChecker())
+        jsonschema.validate(doc, schema(version), format_checker=jsonschema.FormatChecker())
     except jsonschema.ValidationError as e:
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         raise ResultsError(f"{where}: {e.message}") from None
@@ -145,8 +178,20 @@ def load(path: Path) -> dict[str, Any]:
         raise ResultsError(f"{path}: cannot read: {e}") from None
     except json.JSONDecodeError as e:
         raise ResultsError(f"{path}: not JSON: {e.msg} at line {e.lineno}") from None
-    validate(doc)
-    return doc  # type: ignore[no-any-return]
+    version = doc.get("schema_version") if isinstance(doc, dict) else None
+    if version not in READABLE_VERSIONS:
+        raise ResultsError(f"{path}: schema_version {version!r} is not one this suite reads ({READABLE_VERSIONS})")
+    validate(doc, version)
+    return upgrade(doc)
+
+
+def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document of any readable version, in the current version's shape."""
+    if doc["schema_version"] == 1:
+        doc = dict(doc, schema_version=2)
+        doc["summary"] = summarize(doc["cells"])
+        validate(doc)
+    return doc
 
 
 def guest_entry(build: Any) -> dict[str, Any]:

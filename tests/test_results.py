@@ -31,7 +31,10 @@ def _doc(cells: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 def test_an_assembled_document_validates_and_counts() -> None:
     doc = _doc()
     results.validate(doc)
-    assert doc["summary"] == {"cells": 2, "outcomes": {"pass": 1, "fail": 1}, "unexpected": 1}
+    s = doc["summary"]
+    assert (s["cells"], s["outcomes"], s["unexpected"]) == (2, {"pass": 1, "fail": 1}, 1)
+    assert s["interop"]["kv"] == {"scenarios": 2, "interop": 1, "score": 0.5, "columns": ["wasmtime"]}
+    assert s["rates"]["kv"]["wasmtime"] == {"pass": 1, "ran": 2}
     assert doc["run"]["host"]["python"] and doc["backends"]["sqlite"]
 
 
@@ -95,3 +98,34 @@ def test_malformed_expectations_say_which_entry(tmp_path: Path) -> None:
     (tmp_path / "rt.yaml").write_text("expectations:\n  - scenario: x\n    outcome: flaky\n")
     with pytest.raises(expectations.ExpectationError, match="entry 1"):
         expectations.load("rt", tmp_path)
+
+
+def test_interop_leaves_na_out_but_counts_every_runtime_that_ran(tmp_path: Path) -> None:
+    cells = []
+    for scen, outcomes in {"s1": ("pass", "pass", "n/a"), "s2": ("pass", "fail", "n/a"), "s3": ("n/a", "n/a", "n/a")}.items():
+        for rt, o in zip(("a", "b", "c"), outcomes, strict=True):
+            cells.append({"feature": "kv.feature", "scenario": scen, "interface": "kv", "runtime": rt, "guest": "g",
+                          "outcome": o, "duration_s": 0.0, "message": ""})
+    interop, rates = results.scores(cells)
+    assert interop["kv"] == {"scenarios": 3, "interop": 1, "score": 0.5, "columns": ["a", "b"]}
+    assert rates["kv"] == {"a": {"pass": 2, "ran": 2}, "b": {"pass": 1, "ran": 2}}
+
+
+def test_a_version_1_file_is_still_read(tmp_path: Path) -> None:
+    doc = _doc()
+    old = {k: v for k, v in doc.items() if k != "summary"}
+    old["schema_version"] = 1
+    old["summary"] = {k: doc["summary"][k] for k in ("cells", "outcomes", "unexpected")}
+    old["cells"] = [{k: v for k, v in c.items() if k not in ("steps", "repro", "output", "line", "tags")}
+                    for c in doc["cells"]]
+    f = tmp_path / "results.json"
+    f.write_text(json.dumps(old))
+    up = results.load(f)
+    assert up["schema_version"] == 2 and up["summary"]["interop"]["kv"]["scenarios"] == 2
+
+
+def test_an_unknown_schema_version_is_refused_by_name(tmp_path: Path) -> None:
+    f = tmp_path / "results.json"
+    f.write_text(json.dumps({"schema_version": 7}))
+    with pytest.raises(results.ResultsError, match="schema_version 7 is not one this suite reads"):
+        results.load(f)

@@ -1,0 +1,92 @@
+"""Every format from one real run, and `diff` between two real runs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from junitparser import Error, JUnitXml
+
+from keel_conformance.cli import main
+from keel_conformance.paths import PROJECT_ROOT
+from reports import results
+
+
+def _run(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keel_conformance.cli", "run", "--runtime", "wasmtime", "--interface", "kv",
+         "-k", "missing_key or exists_follows", "--out", str(out), *extra],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("runs")
+    good, bad = base / "good", base / "bad"
+    first = _run(good)
+    assert first.returncode == 0, first.stdout + first.stderr
+    # A deadline of zero epoch ticks interrupts every call at once: a real run in which cells time out.
+    second = _run(bad, "--timeout", "0")
+    assert second.returncode == 1, second.stdout + second.stderr
+    return good, bad
+
+
+def test_one_run_writes_every_format(runs: tuple[Path, Path]) -> None:
+    good, _ = runs
+    for name in ("results.json", "matrix.md", "report.html", "junit.xml", "cucumber.json", "journal.jsonl"):
+        assert (good / name).stat().st_size > 0, name
+    doc = results.load(good / "results.json")
+    assert doc["schema_version"] == 2 and doc["summary"]["interop"]["kv"]["score"] == 1.0
+
+
+def test_junit_has_one_testcase_per_cell_with_ci_friendly_names(runs: tuple[Path, Path]) -> None:
+    _, bad = runs
+    doc = results.load(bad / "results.json")
+    xml = JUnitXml.fromfile(str(bad / "junit.xml"))
+    cases = [case for suite in xml for case in suite]
+    assert len(cases) == len(doc["cells"])
+    assert all(case.classname == "kv.wasmtime.py-kv-probe" for case in cases)
+    assert len({case.name for case in cases}) == len(cases)
+    errors = [r for case in cases for r in case.result if isinstance(r, Error)]
+    assert errors and all(e.type == "timeout" and "reproduce:" in (e.text or "") for e in errors)
+    props = {p.name: p.value for suite in xml for p in suite.properties()}
+    assert props["runtime"] == "wasmtime" and props["runtime_version"] and len(props["guest_sha256"]) == 64
+
+
+def test_cucumber_json_carries_scenarios_steps_and_statuses(runs: tuple[Path, Path]) -> None:
+    _, bad = runs
+    features = json.loads((bad / "cucumber.json").read_text())
+    assert [f["uri"] for f in features] == ["features/kv.feature"]
+    elements = features[0]["elements"]
+    assert all("[wasmtime · py-kv-probe]" in e["name"] for e in elements)
+    statuses = {s["result"]["status"] for e in elements for s in e["steps"]}
+    assert "failed" in statuses and "passed" in statuses
+    failed = [s for e in elements for s in e["steps"] if s["result"]["status"] == "failed"]
+    assert all(s["result"]["error_message"].startswith("timeout: ") for s in failed)
+
+
+def test_a_cell_that_did_not_pass_carries_a_command_that_reproduces_it(runs: tuple[Path, Path]) -> None:
+    _, bad = runs
+    cell = next(c for c in results.load(bad / "results.json")["cells"] if c["outcome"] == "timeout")
+    assert cell["repro"].startswith(".venv/bin/python -m pytest") and "--keel-runtime wasmtime" in cell["repro"]
+
+
+def test_diff_flags_the_regression_and_exits_1(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = runs
+    assert main(["diff", str(good / "results.json"), str(bad / "results.json")]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSED" in out and "Newly not passing" in out and "timeout" in out
+    assert main(["diff", str(good / "results.json"), str(good / "results.json")]) == 0
+    assert "no regression" in capsys.readouterr().out
+    assert main(["diff", str(bad / "results.json"), str(good / "results.json")]) == 0
+    assert "Newly passing" in capsys.readouterr().out
+
+
+def test_report_regenerates_a_format_from_results(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    good, _ = runs
+    copy = tmp_path / "results.json"
+    copy.write_text((good / "results.json").read_text())
+    assert main(["report", str(copy), "--format", "junit"]) == 0
+    assert (tmp_path / "junit.xml").exists() and not (tmp_path / "report.html").exists()
