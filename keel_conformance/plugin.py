@@ -6,6 +6,7 @@ Each scenario function in `step_defs/` is parametrized over every
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,10 @@ from runners.protocol import GuestBuild, Limits, Probe
 
 from .cells import NA_PREFIX, Cell, CellId, classify
 from .component_types import NotAComponent, check_preamble
-from .outcomes import NotApplicable, Outcome, SuiteError
+from .outcomes import GuestTimeout, GuestTrap, NotApplicable, Outcome, RuntimeCrash, SuiteError
+
+OUTCOME_EXCEPTIONS: dict[str, type[BaseException]] = {
+    "trap": GuestTrap, "timeout": GuestTimeout, "crash": RuntimeCrash, "error": SuiteError, "fail": AssertionError}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -132,7 +136,28 @@ def state(config: pytest.Config) -> KeelState:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    for line in ("keel_outcome(outcome): the scenario expects this outcome (Gherkin tag @outcome:NAME)",
+                 "keel_timeout(seconds): the call deadline for this scenario (Gherkin tag @timeout:SECONDS)",
+                 "keel_needs(capability): cells on runtimes without it are n/a (Gherkin tag @needs:NAME)"):
+        config.addinivalue_line("markers", line)
     config.stash[_STATE] = KeelState(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
+    """The suite's own Gherkin tags: @outcome:NAME, @timeout:SECONDS, @needs:CAPABILITY."""
+    kind, sep, value = tag.partition(":")
+    if not sep or kind not in ("outcome", "timeout", "needs"):
+        return None
+    if kind == "outcome":
+        if value not in {o.value for o in Outcome}:
+            raise pytest.UsageError(f"@outcome:{value}: not an outcome ({', '.join(o.value for o in Outcome)})")
+        pytest.mark.keel_outcome(value)(function)
+    elif kind == "timeout":
+        pytest.mark.keel_timeout(float(value))(function)
+    else:
+        pytest.mark.keel_needs(value)(function)
+    return True
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -169,12 +194,12 @@ class Composite:
             inst.close()
 
 
-def _instantiate(st: KeelState, cell: CellId, guest_name: str, backends: Backends) -> Any:
+def _instantiate(st: KeelState, cell: CellId, guest_name: str, backends: Backends, limits: Limits) -> Any:
     build = st.build(guest_name)
     if isinstance(build, BuildFailure):
         raise SuiteError(f"guest {guest_name} failed to build: {build.reason} (log: {build.log})")
     try:
-        return st.runners[cell.runtime].instantiate(build, backends, st.limits)
+        return st.runners[cell.runtime].instantiate(build, backends, limits)
     except NotApplicable as e:
         pytest.skip(NA_PREFIX + str(e))
 
@@ -186,11 +211,19 @@ def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends)
     probe = st.probe(keel_cell.runtime)
     if not probe.available:
         pytest.skip(NA_PREFIX + (probe.reason or "runtime not available"))
+    for mark in request.node.iter_markers("keel_needs"):
+        if mark.args[0] not in probe.capabilities:
+            pytest.skip(NA_PREFIX + f"{keel_cell.runtime} cannot provide {mark.args[0]} "
+                        f"(it offers: {', '.join(sorted(probe.capabilities)) or 'nothing declared'})")
+    limits = st.limits
+    deadline = request.node.get_closest_marker("keel_timeout")
+    if deadline is not None:
+        limits = dataclasses.replace(limits, call_timeout_s=min(limits.call_timeout_s, deadline.args[0]))
     composite = st.composites.get(keel_cell.guest)
     if composite is None:
-        instance = _instantiate(st, keel_cell, keel_cell.guest, backends)
+        instance = _instantiate(st, keel_cell, keel_cell.guest, backends, limits)
     else:
-        instance = Composite({role: _instantiate(st, keel_cell, name, backends)
+        instance = Composite({role: _instantiate(st, keel_cell, name, backends, limits)
                               for role, name in composite.members.items()})
     yield instance
     instance.close()
@@ -257,6 +290,14 @@ def _scenario_label(item: pytest.Item) -> str:
     return name
 
 
+def _scenario_expectation(item: pytest.Item) -> dict[str, Any] | None:
+    wanted = item.get_closest_marker("keel_outcome")
+    if wanted is None:
+        return None
+    return {"outcome": wanted.args[0], "reason": f"the scenario expects it (@outcome:{wanted.args[0]})",
+            "source": "scenario"}
+
+
 def _repro(item: pytest.Item, cell_id: CellId) -> str:
     """The command that runs this one cell again, alone."""
     import shlex
@@ -283,8 +324,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         exps = loaded.setdefault(cell_id.runtime, expectations.load(cell_id.runtime))
         key = {"feature": _feature_file(item), "scenario": _scenario_label(item), "guest": cell_id.guest}
         exp = expectations.find(exps, key)
+        wanted = item.get_closest_marker("keel_outcome")
         if exp is not None and not exp.expired() and exp.outcome not in ("pass", "n/a"):
             item.add_marker(pytest.mark.xfail(reason=f"expected {exp.outcome}: {exp.reason}", strict=True))
+        elif wanted is not None and wanted.args[0] not in ("pass", "n/a"):
+            item.add_marker(pytest.mark.xfail(reason=f"the scenario expects {wanted.args[0]}", strict=True,
+                                              raises=OUTCOME_EXCEPTIONS.get(wanted.args[0], Exception)))
 
 
 def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> None:
@@ -305,6 +350,7 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
         steps=info.get("steps"),
         tags=info.get("tags"),
         output=info.get("output") if outcome is not Outcome.PASS else None,
+        expected=_scenario_expectation(item),
         repro=_repro(item, cell_id) if outcome is not Outcome.PASS else None,
     )
     item.config.hook.pytest_keel_cell_finished(config=item.config, cell=cell)

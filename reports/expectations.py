@@ -41,7 +41,7 @@ class Expectation:
         return self.expires is not None and self.expires < (today or dt.date.today())
 
     def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"outcome": self.outcome, "reason": self.reason}
+        d: dict[str, Any] = {"outcome": self.outcome, "reason": self.reason, "source": "runtime"}
         if self.link:
             d["link"] = self.link
         if self.expires:

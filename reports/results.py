@@ -87,6 +87,9 @@ def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         cell = dict(cell)
         if exp is not None:
             cell["expected"] = {**exp.to_json(), **({"expired": True} if exp.expired() else {})}
+        elif cell.get("expected"):  # the scenario itself declares its outcome (@outcome:NAME)
+            e = cell["expected"]
+            exp = expectations.Expectation(outcome=e["outcome"], reason=e["reason"])
         cell["verdict"] = expectations.verdict(cell, exp)
         out.append(cell)
     return out
@@ -95,9 +98,14 @@ def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def scores(cells: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The interop score per interface and each runtime's own pass rate, as wpt.fyi's Interop counts them.
 
-    A scenario counts toward interop when it passes on every runtime that ran it; n/a cells (a
+    A scenario counts toward interop when it conforms on every runtime that ran it: it passed, or it
+    ended with the outcome the scenario itself declares conformant (@outcome:trap). n/a cells (a
     capability the runtime lacks) are left out, and `columns` says which runtimes were counted.
     """
+    def conforms(c: dict[str, Any]) -> bool:
+        e = c.get("expected") or {}
+        return bool(c["outcome"] == "pass" or (e.get("source") == "scenario" and e.get("outcome") == c["outcome"]))
+
     by_scenario: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
     rates: dict[str, dict[str, dict[str, int]]] = {}
     for c in cells:
@@ -105,12 +113,12 @@ def scores(cells: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]
         if c["outcome"] != "n/a":
             r = rates.setdefault(c["interface"], {}).setdefault(c["runtime"], {"pass": 0, "ran": 0})
             r["ran"] += 1
-            r["pass"] += c["outcome"] == "pass"
+            r["pass"] += conforms(c)
     interop = {}
     for iface, scen in by_scenario.items():
         ran = {k: [c for c in v if c["outcome"] != "n/a"] for k, v in scen.items()}
         counted = [v for v in ran.values() if v]
-        passing = sum(all(c["outcome"] == "pass" for c in v) for v in counted)
+        passing = sum(all(conforms(c) for c in v) for v in counted)
         columns = sorted({c["runtime"] for v in counted for c in v})
         interop[iface] = {"scenarios": len(scen), "interop": passing,
                           "score": round(passing / len(counted), 4) if counted else None, "columns": columns}

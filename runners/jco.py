@@ -322,7 +322,7 @@ class JcoRunner:
             return Probe(self.name, False, reason=f"{binary} --version failed: {e}", flags=self.engine.flags)
         return Probe(self.name, True, version=f"{self._version} · jco {_jco_version()}", flags=self.engine.flags,
                      origin=f"{self.engine.origin} ({binary})",
-                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js"}))
+                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline"}))
 
     def transpile(self, guest: GuestBuild) -> Path:
         out = cache_dir("jco", _jco_version(), guest.sha256)

@@ -184,7 +184,8 @@ class DockerJcoRunner(JcoRunner):
         return Probe(self.name, True, version=f"{version} · jco {_jco_version()} · docker {server}",
                      flags=(*self.engine.flags, "network=none", "read-only-root", f"memory={MEMORY}", f"pids={PIDS}"),
                      origin=f"{origin}: {self.image}",
-                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "container"}))
+                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
+                                             "container"}))
 
     def launch(self, transpiled: Path) -> tuple[Launched, Path]:
         if self.client is None or self.image is None:

@@ -73,7 +73,7 @@ class WasmtimeInstance:
             if "wasm trap: interrupt" in str(e):
                 raise GuestTimeout(f"instantiation exceeded {limits.call_timeout_s:g} s (epoch deadline)") from None
             if "wasm trap" in str(e):
-                raise GuestTrap(f"trapped while instantiating: {text}") from None
+                raise GuestTrap(f"trapped while instantiating: {_trap_message(e)}") from None
             raise NotApplicable(f"wasmtime refused to instantiate {guest.name}: {text}") from None
         iface = self.instance.get_export_index(self.store, exported.name)
         self.funcs: dict[str, Any] = {}
@@ -133,7 +133,9 @@ class WasmtimeInstance:
         except wasmtime.WasmtimeError as e:
             if self.host_error is not None:
                 raise SuiteError(f"host backend raised {self.host_error!r}") from self.host_error
-            raise GuestTrap(_first_line(e)) from None
+            if "wasm trap: interrupt" in str(e):
+                raise GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s (epoch deadline)") from None
+            raise GuestTrap(_trap_message(e)) from None
         result = ftype.result
         return None if result is None else self.conv.from_wasm(result, out)
 
@@ -142,12 +144,19 @@ class WasmtimeInstance:
             return SuiteError(f"host backend raised {self.host_error!r}")
         if e.trap_code == wasmtime.TrapCode.INTERRUPT:
             return GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s (epoch deadline)")
-        return GuestTrap(_first_line(e))
+        return GuestTrap(_trap_message(e))
 
     def close(self) -> None:
         self.funcs.clear()
         self.instance = None
         self.store = None  # type: ignore[assignment]
+
+
+def _trap_message(e: BaseException) -> str:
+    """What trapped, in wasmtime's words: the `wasm trap:` cause, not the backtrace header."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    causes = [ln for ln in lines if ln.startswith("wasm trap:")]
+    return causes[-1] if causes else (lines[0] if lines else type(e).__name__)
 
 
 def _first_line(e: BaseException) -> str:
@@ -185,7 +194,7 @@ class WasmtimeRunner:
             version=self.version,
             flags=("epoch_interruption", f"patched: {PATCH}"),
             origin=f"PyPI wasmtime {self.version} (in process)",
-            capabilities=frozenset({"component-model", "wasi-p2", "resources"}),
+            capabilities=frozenset({"component-model", "wasi-p2", "resources", "memory-limit", "call-deadline"}),
         )
 
     def load(self, guest: GuestBuild) -> tuple[wc.Component, Any]:

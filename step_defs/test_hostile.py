@@ -1,0 +1,22 @@
+"""Steps and scenarios for features/hostile.feature."""
+from __future__ import annotations
+
+import pytest
+from pytest_bdd import scenarios, then
+
+from step_defs.common import Context
+
+INTERFACE = "hostile"
+PAGE = 65536
+pytestmark = pytest.mark.usefixtures("keel_cell")
+
+scenarios("../features/hostile.feature")
+
+
+@then("the result is below the per-instance memory cap in pages")
+def _(ctx: Context, request: pytest.FixtureRequest) -> None:
+    from keel_conformance.plugin import state
+
+    cap = state(request.config).limits.memory_bytes // PAGE
+    got = ctx.result
+    assert isinstance(got, int) and 0 <= got < cap, f"grew {got} pages; the per-instance cap is {cap} pages"
