@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=10.0, help="deadline per guest call in seconds (default 10)")
     run.add_argument("-k", dest="keyword", help="only scenarios whose test id matches this pytest -k expression")
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
+    run.add_argument("--workers", type=int, default=1, help="run cells in N processes (pytest-xdist)")
+    run.add_argument("--resume", type=Path, metavar="DIR",
+                     help="finish an interrupted run in DIR: only the cells its journal lacks, same selection")
 
     sub.add_parser("build-fixtures", help="build every guest component (cached by content hash)")
     sub.add_parser("list-runtimes", help="probe every known runtime and print what it says")
@@ -52,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check results files against the published schema")
     val.add_argument("files", nargs="+", type=Path)
 
-    rep = sub.add_parser("report", help="render report formats from a results.json (or a journal)")
-    rep.add_argument("results", type=Path)
+    rep = sub.add_parser("report", help="render report formats from a results.json, a run directory or a journal")
+    rep.add_argument("results", type=Path, help="results.json, a run's directory, or its journal.jsonl")
     rep.add_argument("--format", action="append", choices=sorted(FORMATS) + ["all"], default=[],
                      help="format to write beside the results file (repeatable; default: all)")
 
@@ -121,14 +124,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from reports import write_formats
-    from reports.results import ResultsError, load
+    from reports.results import ResultsError, from_journal, load, write
 
+    source: Path = args.results
     try:
-        doc = load(args.results)
+        if source.is_dir():
+            source = source / "results.json" if (source / "results.json").exists() else source / "journal.jsonl"
+        if source.suffix == ".jsonl":
+            doc = from_journal(source)
+            write(doc, source.with_name("results.json"))
+            print(f"{source.with_name('results.json')} (partial: recovered from the journal)")
+        else:
+            doc = load(source)
     except ResultsError as e:
         raise UsageFailure(str(e)) from None
+    except OSError as e:
+        raise UsageFailure(f"{source}: cannot read: {e.strerror}") from None
     formats = sorted(FORMATS) if not args.format or "all" in args.format else args.format
-    for path in write_formats(doc, args.results.parent, formats):
+    for path in write_formats(doc, source.parent, formats):
         print(path)
     return EXIT_OK
 
@@ -166,8 +179,19 @@ def _check_component(path: Path, interface: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .run import execute
+    from .run import RUN_META, execute
 
+    if args.resume is not None:
+        meta = args.resume / RUN_META
+        if not meta.exists():
+            raise UsageFailure(f"{args.resume}: no {RUN_META} here; nothing to resume")
+        import json
+
+        original = _parser().parse_args(json.loads(meta.read_text())["argv"])
+        original.no_progress = args.no_progress
+        known = _interfaces()
+        selected = original.interface or list(known)
+        return execute(original, [known[i] for i in selected if i in known], args.resume, resume=True)
     known = _interfaces()
     unknown = [i for i in args.interface if i not in known]
     if unknown:

@@ -147,6 +147,7 @@ def inspect_file(path: Path) -> ComponentTypes:
 def types_for(path: Path, sha256: str) -> ComponentTypes:
     """`inspect_file`, remembered on disk by the component's sha256 (reading types compiles it)."""
     import json
+    import os
 
     from .paths import cache_dir
     from .types import sig_from_json, sig_to_json
@@ -159,7 +160,7 @@ def types_for(path: Path, sha256: str) -> ComponentTypes:
     types = inspect_file(path)
     j = {"imports": {k: sig_to_json(v) for k, v in types.imports.items()},
          "exports": {k: sig_to_json(v) for k, v in types.exports.items()}}
-    tmp = cached.with_suffix(".tmp")
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(j))
     tmp.replace(cached)
     return types

@@ -7,7 +7,9 @@ Each scenario function in `step_defs/` is parametrized over every
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--keel-component-interface", default=None, help="interface the --keel-component serves")
     g.addoption("--keel-journal", default=None, help="append one JSON line per finished cell here")
     g.addoption("--keel-timeout", type=float, default=10.0, help="deadline per guest call, seconds")
+    g.addoption("--keel-skip-done", action="store_true", help="skip cells the journal already holds (resume)")
 
 
 class KeelState:
@@ -315,7 +318,17 @@ def _feature_file(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Marks cells with a known non-pass outcome as strict xfail, so the test command agrees with the matrix."""
+    """Marks cells with a known non-pass outcome as strict xfail, so the test command agrees with the matrix;
+    on a resumed run, leaves out the cells the journal already holds."""
+    st = state(config)
+    if config.getoption("keel_skip_done") and st.journal is not None:
+        from reports.results import read_journal
+
+        done = {c.get("nodeid") for c in read_journal(st.journal)}
+        keep = [i for i in items if i.nodeid not in done]
+        if len(keep) != len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i.nodeid in done])
+            items[:] = keep
     loaded: dict[str, list[expectations.Expectation]] = {}
     for item in items:
         cell_id = getattr(item, "callspec", None) and item.callspec.params.get("keel_cell")
@@ -355,8 +368,14 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
     )
     item.config.hook.pytest_keel_cell_finished(config=item.config, cell=cell)
     if st.journal is not None:
-        with st.journal.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(cell.to_json(), ensure_ascii=False) + "\n")
+        line = (json.dumps(cell.to_json(), ensure_ascii=False) + "\n").encode("utf-8")
+        # One write per line under a lock: parallel workers append to the same journal.
+        with st.journal.open("ab") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class _Hooks:

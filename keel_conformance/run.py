@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reports import markdown, results, write_formats
 
-from .cells import Cell
-from .outcomes import Outcome
 from .paths import PROJECT_ROOT
 
 
 class _Progress:
-    """A pytest plugin that shows cells finishing and keeps what the session learned."""
+    """A pytest plugin that shows cells finishing and keeps what the session learned.
+
+    It counts test reports (which pytest-xdist forwards from its workers), so it
+    works the same with one process or several.
+    """
 
     def __init__(self, console: Console, enabled: bool) -> None:
         self.console = console
@@ -28,19 +33,26 @@ class _Progress:
         self.counts: dict[str, int] = {}
         self.state: Any = None
         self.collect_errors: list[str] = []
+        self.finished = 0
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid or 'collection'}: {report.longreprtext.strip().splitlines()[-1]}")
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.progress.start()
-        self.progress.update(self.task, total=len(session.items), description="running cells")
+        self.progress.update(self.task, total=len(items), description="running cells")
 
-    def pytest_keel_cell_finished(self, config: pytest.Config, cell: Cell) -> None:
-        self.counts[cell.outcome] = self.counts.get(cell.outcome, 0) + 1
-        summary = " ".join(f"{Outcome(o).symbol}{n}" for o, n in sorted(self.counts.items()))
-        self.progress.update(self.task, advance=1, description=f"{cell.runtime} · {cell.interface} {summary}")
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.progress.start()
+        self.progress.update(self.task, total=len(ids), description="running cells")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        self.finished += 1
+        self.progress.update(self.task, advance=1, description=f"running cells · {report.nodeid.split('::')[0]}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from .plugin import state
@@ -53,16 +65,27 @@ class _Progress:
             self.state.build(name)
 
 
-def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
+RUN_META = "run.json"
+
+
+def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume: bool = False) -> int:
     console = Console(stderr=True)
     out.mkdir(parents=True, exist_ok=True)
     journal = out / "journal.jsonl"
-    journal.unlink(missing_ok=True)
+    meta_path = out / RUN_META
+    if resume:
+        meta = json.loads(meta_path.read_text())
+    else:
+        journal.unlink(missing_ok=True)
+        meta = {"started": results.now(), "command": ["keel-conformance", *sys.argv[1:]], "argv": sys.argv[1:]}
+        meta_path.write_text(json.dumps(meta))
     pytest_args = [str(p) for p in step_files] + [
         "--rootdir", str(PROJECT_ROOT), "-c", str(PROJECT_ROOT / "pyproject.toml"),
         "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "testpaths=",
         "--keel-journal", str(journal), "--keel-timeout", str(args.timeout),
     ]
+    if resume:
+        pytest_args += ["--keel-skip-done"]
     for r in args.runtime:
         pytest_args += ["--keel-runtime", r]
     for g in args.guest:
@@ -71,11 +94,18 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
         pytest_args += ["--keel-component", str(args.component), "--keel-component-interface", args.interface[0]]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
-    command = ["keel-conformance", *sys.argv[1:]]
-    started = results.now()
+    if args.workers and args.workers > 1:
+        pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
+    # A run-private temp root for every scenario's SQLite and RocksDB directories: two runs at once never
+    # share one, and it is removed afterwards whatever happened.
+    basetemp = Path(tempfile.mkdtemp(prefix="keel-run-"))
+    pytest_args += ["--basetemp", str(basetemp / "t")]
     progress = _Progress(console, enabled=not args.no_progress and console.is_terminal)
-    with console.status("building fixtures and probing runtimes…", spinner="dots") if console.is_terminal else _null():
-        code = pytest.main(pytest_args, plugins=[progress])
+    try:
+        with console.status("building fixtures and probing runtimes…", spinner="dots") if console.is_terminal else _null():
+            code = pytest.main(pytest_args, plugins=[progress])
+    finally:
+        shutil.rmtree(basetemp, ignore_errors=True)
     finished = results.now()
     if progress.collect_errors:
         for err in progress.collect_errors:
@@ -84,7 +114,8 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) or progress.state is None:
         print(f"keel-conformance: the scenario run could not start (pytest exit {int(code)})", file=sys.stderr)
         return 2
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+    done = results.read_journal(journal)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED and not (resume and done):
         print("keel-conformance: no scenario matched the selection", file=sys.stderr)
         return 2
     st = progress.state
@@ -93,8 +124,9 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
                 for p in st.probes.values()]
     guests = [results.guest_entry(b) for b in st.builds.values()]
     guests += [results.composite_entry(c) for c in st.composites.values()]
-    doc = results.assemble(started=started, finished=finished, complete=code != pytest.ExitCode.INTERRUPTED,
-                           command=command, runtimes=runtimes, guests=guests, cells=results.read_journal(journal),
+    interrupted = code == pytest.ExitCode.INTERRUPTED
+    doc = results.assemble(started=meta["started"], finished=finished, complete=not interrupted,
+                           command=meta["command"], runtimes=runtimes, guests=guests, cells=done,
                            services=st.services.versions())
     results.write(doc, out / "results.json")
     write_formats(doc, out)
@@ -105,9 +137,12 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path) -> int:
         print(line)
     s = doc["summary"]
     counts = ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items()))
-    print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. Wrote {out}/: results.json, matrix.md, report.html, junit.xml, cucumber.json")
-    if code == pytest.ExitCode.INTERRUPTED:
-        print("keel-conformance: interrupted; the results above are partial (run.complete is false)", file=sys.stderr)
+    print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. "
+          f"Wrote {out}/: results.json, matrix.md, report.html, junit.xml, cucumber.json")
+    if interrupted:
+        print(f"keel-conformance: interrupted; {len(done)} finished cells are saved in {journal} and the reports "
+              f"above are marked incomplete. Finish the rest with: keel-conformance run --resume {out}",
+              file=sys.stderr)
         return 130
     return 1 if s["unexpected"] else 0
 

@@ -218,3 +218,23 @@ def composite_entry(composite: Any) -> dict[str, Any]:
     """A guests[] entry for a composite cell's guest: its members are declared guests of their own."""
     return {"name": composite.name, "interface": composite.interface, "toolchain": "composite",
             "members": dict(composite.members), "sha256": None, "size_bytes": None, "meets_size_target": None}
+
+
+def from_journal(journal: Path) -> dict[str, Any]:
+    """A partial results document from the journal of a run that never finished (killed, crashed).
+
+    Provenance the run had not written yet is marked as unknown; `run.complete` is false.
+    """
+    cells = read_journal(journal)
+    if not cells:
+        raise ResultsError(f"{journal}: no finished cell in this journal")
+    meta_path = journal.with_name("run.json")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    why = "recovered from the journal of an interrupted run; the runtime was not re-probed"
+    runtimes = [{"name": r, "version": None, "available": True, "reason": why, "flags": []}
+                for r in dict.fromkeys(c["runtime"] for c in cells)]
+    guests = [{"name": g, "toolchain": "unknown", "sha256": None, "size_bytes": None}
+              for g in dict.fromkeys(c["guest"] for c in cells)]
+    return assemble(started=meta.get("started", now()), finished=now(), complete=False,
+                    command=meta.get("command", ["keel-conformance", "run"]), runtimes=runtimes, guests=guests,
+                    cells=cells)

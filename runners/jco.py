@@ -336,8 +336,10 @@ class JcoRunner:
             shutil.rmtree(tmp, ignore_errors=True)
             lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
             raise NotApplicable(f"jco transpile refused {guest.name}: {lines[-1] if lines else proc.returncode}")
-        shutil.rmtree(out)
-        tmp.rename(out)
+        try:
+            tmp.rename(out)  # onto the empty directory; fails if a parallel worker got there first
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
         return out
 
     def _process(self, guest: GuestBuild, exports: InterfaceSig, imports: dict[str, InterfaceSig]) -> EngineProcess:
