@@ -54,4 +54,9 @@ def classify(excinfo: Any) -> tuple[Outcome, str]:
         return Outcome.NA, msg[len(NA_PREFIX):] if msg.startswith(NA_PREFIX) else msg
     if isinstance(exc, AssertionError):
         return Outcome.FAIL, str(exc).split("\nassert ")[0].strip() or "assertion failed"
+    if excinfo.typename == "WaveError":
+        return Outcome.ERROR, f"{MALFORMED}{exc}"
     return Outcome.ERROR, f"{type(exc).__name__}: {exc}"
+
+
+MALFORMED = "malformed WAVE value in the feature file: "

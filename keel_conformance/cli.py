@@ -34,6 +34,7 @@ def _interfaces() -> dict[str, Path]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="keel-conformance", description=__doc__.split("\n")[0])
+    p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the scenarios on every selected runtime and write the matrix")
@@ -77,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("keel-conformance: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug of ours: one line, the traceback only when asked for
+        if args.debug:
+            raise
+        print(f"keel-conformance: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_USAGE
 
 
 def cmd_build_fixtures(args: argparse.Namespace) -> int:
@@ -162,6 +169,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_CELLS if d.regression else EXIT_OK
 
 
+MAX_COMPONENT_BYTES = 64 * 1024 * 1024
+
+
+def _check_expectations(runtimes: list[str]) -> None:
+    """Every expectations file must name a known runtime and parse, before any cell runs."""
+    from reports import expectations
+
+    for f in sorted(expectations.DIR.glob("*.yaml")):
+        if f.stem not in runtimes:
+            raise UsageFailure(f"{f}: no runtime is named {f.stem!r} (known: {', '.join(runtimes)})")
+        try:
+            expectations.load(f.stem)
+        except expectations.ExpectationError as e:
+            raise UsageFailure(str(e)) from None
+
+
 def _check_component(path: Path, interface: str) -> None:
     from fixtures.components.build import load_specs
 
@@ -169,6 +192,12 @@ def _check_component(path: Path, interface: str) -> None:
 
     spec = next((s for s in load_specs() if s.interface == interface), None)
     assert spec is not None
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise UsageFailure(f"{path}: cannot read: {e.strerror}") from None
+    if size > MAX_COMPONENT_BYTES:
+        raise UsageFailure(f"{path}: {size:,} bytes is more than the {MAX_COMPONENT_BYTES:,} bytes a guest may have")
     try:
         types = inspect_file(path)
     except NotAComponent as e:
@@ -206,6 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bad = [r for r in args.runtime if r not in runtimes]
     if bad:
         raise UsageFailure(f"unknown runtime {', '.join(bad)}; known: {', '.join(runtimes)}")
+    _check_expectations(list(runtimes))
     selected = args.interface or list(known)
     out = args.out or PROJECT_ROOT / "reports" / "out" / dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
     return execute(args, [known[i] for i in selected], out)

@@ -130,6 +130,7 @@ def _user_build(spec: GuestSpec) -> GuestBuild:
 
 _STATE = pytest.StashKey[KeelState]()
 _CELL_INFO = pytest.StashKey[dict[str, Any]]()
+NO_STEPS = "the scenario has no steps"
 OUTPUT_LIMIT = 4000  # characters of captured output kept per cell
 
 
@@ -235,6 +236,9 @@ def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends)
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     info = request.node.stash.setdefault(_CELL_INFO, {})
     info["line"] = scenario.line_number
+    if not scenario.steps:
+        # A scenario with no steps checks nothing; passing it would be a lie.
+        raise SuiteError(f"{NO_STEPS} ({Path(feature.filename).name}:{scenario.line_number})")
     info["tags"] = sorted(scenario.tags | feature.tags)
     # Every step starts as skipped; the hooks below record what really ran.
     info["steps"] = [{"keyword": st.keyword, "name": st.name, "line": st.line_number, "status": "skipped"}

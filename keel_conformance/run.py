@@ -15,7 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reports import markdown, results, write_formats
 
+from .cells import MALFORMED
 from .paths import PROJECT_ROOT
+from .plugin import NO_STEPS
 
 
 class _Progress:
@@ -37,7 +39,7 @@ class _Progress:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.collect_errors.append(f"{report.nodeid or 'collection'}: {report.longreprtext.strip().splitlines()[-1]}")
+            self.collect_errors.append(_collect_error(report))
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -66,6 +68,16 @@ class _Progress:
 
 
 RUN_META = "run.json"
+
+
+def _collect_error(report: pytest.CollectReport) -> str:
+    """One line for a feature or step file that cannot be loaded: the file, the line, the problem."""
+    lines = [ln[1:].strip() for ln in report.longreprtext.splitlines() if ln.startswith("E ")]
+    where = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("File:")), report.nodeid)
+    line = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Line number:")), None)
+    problem = next((ln for ln in lines if ln.startswith("(") and "):" in ln), None) \
+        or next((ln for ln in lines if not ln.startswith(("File:", "Line"))), "cannot be loaded")
+    return f"{where}{':' + line if line else ''}: {problem}"
 
 
 def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume: bool = False) -> int:
@@ -139,6 +151,13 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume:
     counts = ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items()))
     print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. "
           f"Wrote {out}/: results.json, matrix.md, report.html, junit.xml, cucumber.json")
+    malformed = sorted({f"features/{c['feature']}:{c.get('line', '?')}: {c['message']}"
+                        + (f" (step: {c['step']})" if c.get("step") else "")
+                        for c in done if c["message"].startswith((MALFORMED, NO_STEPS))})
+    for line in malformed:
+        print(f"keel-conformance: {line}", file=sys.stderr)
+    if malformed:
+        return 2
     if interrupted:
         print(f"keel-conformance: interrupted; {len(done)} finished cells are saved in {journal} and the reports "
               f"above are marked incomplete. Finish the rest with: keel-conformance run --resume {out}",

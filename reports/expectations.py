@@ -49,8 +49,8 @@ class Expectation:
         return d
 
 
-def load(runtime: str, directory: Path = DIR) -> list[Expectation]:
-    path = directory / f"{runtime}.yaml"
+def load(runtime: str, directory: Path | None = None) -> list[Expectation]:
+    path = (directory or DIR) / f"{runtime}.yaml"
     if not path.exists():
         return []
     try:

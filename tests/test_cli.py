@@ -64,3 +64,60 @@ def test_a_real_run_writes_valid_results_and_a_matrix(tmp_path: Path) -> None:
     assert all(c["runtime"] == "wasmtime" and c["outcome"] == "pass" for c in doc["cells"])
     assert doc["runtimes"][0]["version"] and doc["guests"][0]["sha256"]
     assert "✔ pass" in (out / "matrix.md").read_text()
+
+
+def test_a_200_mb_file_is_refused_before_it_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = tmp_path / "big.wasm"
+    with big.open("wb") as f:
+        f.write(b"\0asm\x0d\0\x01\0")
+        f.truncate(200 * 1024 * 1024)  # sparse: costs no disk
+    assert main(["run", "--component", str(big), "--interface", "kv"]) == 2
+    err = capsys.readouterr().err
+    assert "big.wasm: 209,715,200 bytes is more than" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_expectations_file_for_an_unknown_runtime_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from reports import expectations
+
+    (tmp_path / "quickjs-9000.yaml").write_text("expectations: []\n")
+    monkeypatch.setattr(expectations, "DIR", tmp_path)
+    assert main(["run", "--interface", "kv"]) == 2
+    assert "quickjs-9000.yaml: no runtime is named 'quickjs-9000'" in capsys.readouterr().err
+
+
+def test_a_malformed_expectations_entry_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from reports import expectations
+
+    (tmp_path / "wasmtime.yaml").write_text("expectations:\n  - outcome: maybe\n")
+    monkeypatch.setattr(expectations, "DIR", tmp_path)
+    assert main(["run", "--interface", "kv"]) == 2
+    assert "wasmtime.yaml: entry 1 needs an outcome" in capsys.readouterr().err
+
+
+def test_a_feature_syntax_error_is_one_line_naming_file_line_and_problem() -> None:
+    from types import SimpleNamespace
+
+    from keel_conformance.run import _collect_error
+
+    longrepr = ("E   pytest_bdd.exceptions.GherkinParseError: Unknown parsing error: Parser errors:\n"
+                "E   (7:7): inconsistent cell count within the table\nE   Line number: 7\n"
+                "E   Line:       | c |\nE   File: /x/features/kv.feature\n")
+    report = SimpleNamespace(longreprtext=longrepr, nodeid="step_defs/test_kv.py")
+    assert _collect_error(report) == "/x/features/kv.feature:7: (7:7): inconsistent cell count within the table"
+
+
+def test_internal_errors_are_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from keel_conformance import cli
+
+    def boom(args: object) -> int:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setitem(cli.COMMANDS, "list-runtimes", boom)
+    assert main(["list-runtimes"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "keel-conformance: internal error: RuntimeError: kaput (run with --debug for the traceback)")
+    with pytest.raises(RuntimeError):
+        main(["--debug", "list-runtimes"])
