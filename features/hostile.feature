@@ -38,3 +38,13 @@ Feature: hostile — a guest that misbehaves costs one cell, never the run
   @outcome:trap
   Scenario: a variant discriminant that names no case is refused
     When the guest calls bad-variant()
+
+  @needs:separate-process @outcome:crash
+  Scenario: the runtime's process dies under the guest
+    When the guest calls ping(1)
+    And the process hosting the guest is killed
+    And the guest calls ping(2)
+
+  Scenario: a fresh runtime process answers after one died
+    When the guest calls ping(2)
+    Then the result is 3

@@ -133,6 +133,10 @@ class Launched(Protocol):
 
     def kill(self) -> None: ...
 
+    def sigkill(self) -> None:
+        """Kills the engine the way the OOM killer would: no cleanup, ends stay open."""
+        ...
+
 
 class LocalProcess:
     """An engine as a child process; the channel is two inherited pipes."""
@@ -166,6 +170,10 @@ class LocalProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         close_fds(self.rfd, self.wfd)
+
+    def sigkill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def describe_exit(code: int | None, stderr: bytes) -> str:
@@ -280,6 +288,10 @@ class JcoInstance:
         self.process.send({"op": "result", "value": value}, "serving the guest")
         return None
 
+    def kill_runtime(self) -> None:
+        """For the robustness scenarios: the engine process dies under the guest."""
+        self.process.launched.sigkill()
+
     def close(self) -> None:
         pass  # the next scenario's instantiate replaces this instance in the same process
 
@@ -322,7 +334,8 @@ class JcoRunner:
             return Probe(self.name, False, reason=f"{binary} --version failed: {e}", flags=self.engine.flags)
         return Probe(self.name, True, version=f"{self._version} · jco {_jco_version()}", flags=self.engine.flags,
                      origin=f"{self.engine.origin} ({binary})",
-                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline"}))
+                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
+                                             "separate-process"}))
 
     def transpile(self, guest: GuestBuild) -> Path:
         out = cache_dir("jco", _jco_version(), guest.sha256)

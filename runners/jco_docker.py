@@ -148,6 +148,12 @@ class Container:
         except Exception as e:
             return f"the container is gone ({type(e).__name__})"
 
+    def sigkill(self) -> None:
+        try:
+            self.container.kill()
+        except Exception:
+            pass
+
     def kill(self) -> None:
         try:
             self.container.remove(force=True)
@@ -185,7 +191,7 @@ class DockerJcoRunner(JcoRunner):
                      flags=(*self.engine.flags, "network=none", "read-only-root", f"memory={MEMORY}", f"pids={PIDS}"),
                      origin=f"{origin}: {self.image}",
                      capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
-                                             "container"}))
+                                             "container", "separate-process"}))
 
     def launch(self, transpiled: Path) -> tuple[Launched, Path]:
         if self.client is None or self.image is None:

@@ -66,6 +66,9 @@ class GuestInstance(Protocol):
 
     def close(self) -> None: ...
 
+    # Runners whose probe declares the "separate-process" capability also offer
+    # `kill_runtime()`: the process hosting the guest dies at once (SIGKILL).
+
 
 class Runner(Protocol):
     name: str

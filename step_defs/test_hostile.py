@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from pytest_bdd import scenarios, then
+from pytest_bdd import scenarios, then, when
 
 from step_defs.common import Context
 
@@ -20,3 +20,8 @@ def _(ctx: Context, request: pytest.FixtureRequest) -> None:
     cap = state(request.config).limits.memory_bytes // PAGE
     got = ctx.result
     assert isinstance(got, int) and 0 <= got < cap, f"grew {got} pages; the per-instance cap is {cap} pages"
+
+
+@when("the process hosting the guest is killed")
+def _(guest: Any) -> None:
+    guest.kill_runtime()  # offered by every runner that declares "separate-process" (see @needs)

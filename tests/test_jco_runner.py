@@ -86,3 +86,21 @@ def test_node_20_without_the_flag_refuses_componentize_py_output_in_its_own_word
     with pytest.raises(NotApplicable, match="opcode i32.add is not allowed in constant expressions"):
         r.instantiate(sql_guest, Backends(tmp_path), Limits())
     r.close()
+
+
+def test_an_engine_that_hangs_on_load_is_a_timeout_and_the_next_start_is_fresh(
+        sql_guest: GuestBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import runners.jco as jco
+    from keel_conformance.outcomes import GuestTimeout
+    from runners.jco import Engine
+
+    hang = tmp_path / "hanging-engine"
+    hang.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo v0-hang; exit 0; }\nexec sleep 600\n')
+    hang.chmod(0o755)
+    monkeypatch.setattr(jco, "START_TIMEOUT_S", 1.0)
+    r = JcoRunner(Engine("jco-hang", lambda: str(hang)))
+    assert r.probe().available
+    with pytest.raises(GuestTimeout, match="did not start within 1 s"):
+        r.instantiate(sql_guest, Backends(tmp_path / "b"), Limits())
+    assert r.processes == {}, "the hung engine was not kept for the next cell"
+    r.close()
