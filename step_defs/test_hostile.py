@@ -1,6 +1,8 @@
 """Steps and scenarios for features/hostile.feature."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pytest_bdd import scenarios, then, when
 
