@@ -82,7 +82,7 @@ class KeelState:
         for c in load_composites():  # asking for a composite asks for its members
             if c.name in wanted:
                 wanted |= set(c.members.values())
-        return {s.name: s for s in load_specs() if not wanted or s.name in wanted}
+        return {s.name: s for s in load_specs() if (s.name in wanted if wanted else not s.fixture_only)}
 
     def cells_for(self, interface: str) -> list[CellId]:
         guests = [g.name for g in self.specs.values() if g.interface == interface]

@@ -94,6 +94,9 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume:
     pytest_args = [str(p) for p in step_files] + [
         "--rootdir", str(PROJECT_ROOT), "-c", str(PROJECT_ROOT / "pyproject.toml"),
         "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "testpaths=",
+        # faulthandler would restore its own SIGILL/SIGSEGV handlers at the end of the session and drop
+        # wasmtime's, which turn guest traps into exceptions: the next trap would kill the process.
+        "-p", "no:faulthandler",
         "--keel-journal", str(journal), "--keel-timeout", str(args.timeout),
     ]
     if resume:
