@@ -61,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", action="append", choices=sorted(FORMATS) + ["all"], default=[],
                      help="format to write beside the results file (repeatable; default: all)")
 
+    fz = sub.add_parser("fuzz", help="differential fuzzing of every WIT value kind across runtimes")
+    fz.add_argument("--interface", default="values")
+    fz.add_argument("--runtime", action="append", default=[], help="runtime (repeatable; default: all)")
+    fz.add_argument("--guest", action="append", default=[], help="guest (repeatable; default: the interface's)")
+    fz.add_argument("--function", action="append", default=[], help="only these functions (repeatable)")
+    fz.add_argument("--examples", type=int, default=200, help="examples per function (default 200)")
+    fz.add_argument("--seed", type=int, default=1)
+    fz.add_argument("--out", type=Path)
+    fz.add_argument("--replay", type=Path, metavar="BUNDLE", help="play one divergence bundle again")
+
     dif = sub.add_parser("diff", help="what changed between two results files; exit 1 on a regression")
     dif.add_argument("old", type=Path)
     dif.add_argument("new", type=Path)
@@ -151,6 +161,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in write_formats(doc, source.parent, formats):
         print(path)
     return EXIT_OK
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from .fuzz_cmd import FuzzUsage, execute
+
+    try:
+        return execute(args)
+    except FuzzUsage as e:
+        raise UsageFailure(str(e)) from None
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -248,6 +267,7 @@ COMMANDS: dict[str, Any] = {
     "validate": cmd_validate,
     "report": cmd_report,
     "diff": cmd_diff,
+    "fuzz": cmd_fuzz,
 }
 
 

@@ -147,7 +147,21 @@ function footer() {
   f.append(rt, gt, el('p', {text: `backends: ${be}`}));
 }
 
-summary(); filters(); matrix(); footer();
+function divergences() {
+  if (!doc.divergences || !doc.divergences.length) return;
+  const sec = document.getElementById('divergences');
+  sec.append(el('h2', {text: 'Divergences'}),
+    el('p', {class: 'muted', text: 'Shrunk inputs on which runtimes disagreed; replay with keel-conformance fuzz --replay BUNDLE.'}));
+  const ul = el('ul');
+  for (const d of doc.divergences) {
+    const input = d.input.length > 300 ? d.input.slice(0, 300) + '…' : d.input;
+    ul.append(el('li', {}, el('code', {text: d.function + input}), el('pre', {text: d.problems.join('\n')}),
+      el('div', {class: 'muted', text: 'bundle: ' + d.bundle})));
+  }
+  sec.append(ul);
+}
+
+summary(); filters(); matrix(); divergences(); footer();
 """
 
 
@@ -172,6 +186,7 @@ def render(doc: dict[str, Any]) -> str:
 <h2>Matrix</h2>
 <div id="filters">Show: </div>
 <div id="matrix"></div>
+<section id="divergences"></section>
 </main>
 <aside id="detail" hidden></aside>
 <footer><h2>Provenance</h2><div id="provenance"></div></footer>

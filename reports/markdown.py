@@ -155,6 +155,13 @@ def document(doc: dict[str, Any]) -> str:
         "",
         matrix(doc),
     ]
+    if doc.get("divergences"):
+        lines += ["", "## Divergences", "", "Shrunk inputs on which runtimes disagreed; replay each with "
+                  "`keel-conformance fuzz --replay BUNDLE`.", ""]
+        for d in doc["divergences"]:
+            shown = d["input"] if len(d["input"]) <= 200 else d["input"][:200] + "…"
+            lines.append(f"- `{d['function']}{shown}` → " + "; ".join(p[:200] for p in d["problems"])
+                         + f" (bundle: `{d['bundle']}`)")
     notes = problems(doc)
     if notes:
         lines += ["", "## Cells that did not pass", "", *notes]

@@ -18,6 +18,20 @@ from keel_conformance.values import Err, Ok, Resource, Some, Variant
 _NONE = type(None)
 
 
+def _tagged_fixed(self: Any) -> bool:
+    seen: set[type] = set()
+    for _, ty in self._cases():
+        case: set[type] = set()
+        if ty is None:
+            case.add(_NONE)
+        else:
+            ty.add_classes(case)
+        if case & seen:
+            return True
+        seen |= case
+    return False
+
+
 def _add_classes_fixed(self: Any, s: set[type]) -> None:
     if self._tagged():
         s.add(wc.Variant)
@@ -32,10 +46,13 @@ def _add_classes_fixed(self: Any, s: set[type]) -> None:
 # wasmtime-py 50 stands for a payload-less case with `object`, and lowering
 # tests `isinstance(value, object)`, which every value passes: a host could
 # never return `err` from `result<option<T>, E>` (it is always lowered as
-# `ok`). `NoneType` is what such a case really holds. `_tagged()` compares
-# class sets by identity, so which types are tagged does not change.
+# `ok`). `NoneType` is what such a case really holds. It has to be replaced
+# in `_tagged` too, or nested options (option<option<T>>) stop being tagged
+# and `some(none)` collapses to `none`. Both use the one symbol in the one
+# structural way the original does, so which types are tagged is unchanged.
 # The runner's probe lists this patch in its flags.
-PATCH = "wasmtime-py VariantLikeType.add_classes: payload-less case is NoneType, not object"
+PATCH = "wasmtime-py VariantLikeType.add_classes/_tagged: payload-less case is NoneType, not object"
+_wt.VariantLikeType._tagged = _tagged_fixed  # type: ignore[method-assign]
 _wt.VariantLikeType.add_classes = _add_classes_fixed  # type: ignore[method-assign]
 
 _PRIMS = (wc.Bool, wc.S8, wc.S16, wc.S32, wc.S64, wc.U8, wc.U16, wc.U32, wc.U64, wc.F32, wc.F64, wc.Char, wc.String)
@@ -68,9 +85,12 @@ class Converter:
     """Converts in both directions for one store; resources map through `to_rep`/`from_rep`."""
 
     def __init__(self, resource_ids: dict[str, int], store: Any) -> None:
-        self.resource_ids = resource_ids
-        self.names = {v: k for k, v in resource_ids.items()}
+        self.resource_ids = resource_ids  # filled in while the imports are bound
         self.store = store
+
+    @property
+    def names(self) -> dict[int, str]:
+        return {v: k for k, v in self.resource_ids.items()}
 
     def to_wasm(self, vt: Any, v: Any) -> Any:
         if isinstance(vt, _PRIMS):

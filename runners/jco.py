@@ -372,7 +372,7 @@ class JcoRunner:
         if exports is None:
             raise NotApplicable(f"{guest.name} does not export {guest.export}")
         imports = {n: s for n, s in types.imports.items() if not n.startswith("wasi:")}
-        missing = [n for n in imports if n not in backends]
+        missing = [n for n, s in imports.items() if n not in backends and (s.funcs or s.resources)]
         if missing:
             raise SuiteError(f"{guest.name} imports {', '.join(missing)}, which no host backend provides")
         p = self._process(guest, exports, imports)

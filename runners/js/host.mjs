@@ -190,9 +190,12 @@ function deliver(sig, value, ctx) {
   throw err;
 }
 
+// Host resource classes by WIT name, shared with exports that take or return them.
+const resourceClasses = {};
+
 function importObject(iface) {
   const ns = {};
-  const classes = {};
+  const classes = resourceClasses;
   const ctx = {
     handle: (r, rep) => new classes[r](rep),
     repOf: (obj) => obj.rep,
@@ -290,8 +293,8 @@ async function main() {
     return modules.get(p);
   };
   const exported = init.exports;
-  const exportCtx = { handle: () => { throw new Error("guest-exported resources are not supported yet"); },
-                      repOf: () => { throw new Error("guest-exported resources are not supported yet"); } };
+  // Host resources handed to an export are the import's own classes (jco checks instanceof).
+  const exportCtx = { handle: (r, rep) => new resourceClasses[r](rep), repOf: (obj) => obj.rep };
   send({ op: "ready", engine: engineVersion() });
 
   let instance = null;
