@@ -61,7 +61,9 @@ case "$cmd" in
         ;;
     test)
         setup
-        exec .venv/bin/python -m pytest "$@"
+        # A private temp root: another pytest session on this machine cleaning up its own numbered
+        # directories can then never remove this session's SQLite and RocksDB files under it.
+        exec .venv/bin/python -m pytest --basetemp "$(mktemp -d -t keel-test-XXXXXX)/t" "$@"
         ;;
     *)
         echo "usage: ./dev.sh matrix [keel-conformance run options] | ./dev.sh test [pytest options]" >&2

@@ -61,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", action="append", choices=sorted(FORMATS) + ["all"], default=[],
                      help="format to write beside the results file (repeatable; default: all)")
 
+    mg = sub.add_parser("merge", help="combine results files from several runs into one matrix")
+    mg.add_argument("files", nargs="+", type=Path)
+    mg.add_argument("-o", "--output", type=Path, required=True)
+    mg.add_argument("--allow-mixed-versions", action="store_true", help="merge runs of different suite versions")
+
+    sb = sub.add_parser("submit", help="prepare a results file to send upstream (validated, scrubbed, content-addressed)")
+    sb.add_argument("results", type=Path)
+
+    st = sub.add_parser("site", help="a static history site from many results files")
+    st.add_argument("results_dir", type=Path)
+    st.add_argument("-o", "--output", type=Path, required=True)
+
     fz = sub.add_parser("fuzz", help="differential fuzzing of every WIT value kind across runtimes")
     fz.add_argument("--interface", default="values")
     fz.add_argument("--runtime", action="append", default=[], help="runtime (repeatable; default: all)")
@@ -126,17 +138,20 @@ def cmd_list_runtimes(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from reports.results import ResultsError, load
+    from reports.validate import check_file
 
     bad = 0
     for f in args.files:
-        try:
-            doc = load(f)
-            print(f"{f}: valid (schema {doc['schema_version']}, {doc['summary']['cells']} cells)")
-        except ResultsError as e:
+        found = check_file(f)
+        if found:
             bad += 1
-            print(f"{e}" if str(e).startswith(str(f)) else f"{f}: {e}", file=sys.stderr)
-    return EXIT_USAGE if bad else EXIT_OK
+            for p in found[:50]:
+                print(f"{f}: {p}", file=sys.stderr)
+            if len(found) > 50:
+                print(f"{f}: … and {len(found) - 50} more problems", file=sys.stderr)
+        else:
+            print(f"{f}: valid")
+    return EXIT_CELLS if bad else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -160,6 +175,79 @@ def cmd_report(args: argparse.Namespace) -> int:
     formats = sorted(FORMATS) if not args.format or "all" in args.format else args.format
     for path in write_formats(doc, source.parent, formats):
         print(path)
+    return EXIT_OK
+
+
+def _load_all(paths: list[Path]) -> list[tuple[str, dict[str, Any]]]:
+    from reports.results import ResultsError, load
+
+    docs = []
+    for p in paths:
+        try:
+            docs.append((str(p), load(p)))
+        except ResultsError as e:
+            raise UsageFailure(str(e) if str(e).startswith(str(p)) else f"{p}: {e}") from None
+    return docs
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from reports import write_formats
+    from reports.merge import MergeError, merge
+    from reports.results import write
+
+    try:
+        m = merge(_load_all(args.files), args.allow_mixed_versions)
+    except MergeError as e:
+        raise UsageFailure(str(e)) from None
+    if m.conflicts:
+        for c in m.conflicts:
+            print(f"conflict: {c}", file=sys.stderr)
+        print(f"keel-conformance: {len(m.conflicts)} conflict(s); nothing written", file=sys.stderr)
+        return EXIT_CELLS
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    write(m.doc, args.output)
+    write_formats(m.doc, args.output.parent)
+    s = m.doc["summary"]
+    print(f"{args.output}: {s['cells']} cells from {len(args.files)} runs"
+          + (f" ({m.duplicates} duplicate cells agreed)" if m.duplicates else ""))
+    return EXIT_OK
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    import socket
+
+    from reports.results import ResultsError, load
+    from reports.submit import bundle
+    from reports.validate import problems
+
+    try:
+        doc = load(args.results)
+    except ResultsError as e:
+        raise UsageFailure(str(e)) from None
+    found = problems(doc)
+    if found:
+        for p in found:
+            print(f"{args.results}: {p}", file=sys.stderr)
+        raise UsageFailure(f"{args.results}: not valid; nothing was prepared")
+    out, manifest = bundle(doc, socket.gethostname())
+    print(f"Prepared {out}/ (results.json + MANIFEST.json, sha256 {manifest['results_sha256'][:16]}).")
+    print("Local paths and the host name were replaced by <suite>, <home>, <tmp> and <host>. To send it upstream:")
+    print("  1. fork the keel-conformance repository and create a branch, e.g. results/<runtime>-<date>")
+    shown = out.relative_to(PROJECT_ROOT) if out.is_relative_to(PROJECT_ROOT) else out
+    print(f"  2. git add {shown} && git commit -m 'Results: <runtime> <version>'")
+    print("  3. push the branch and open a pull request; CI runs `keel-conformance validate` on the file")
+    print("  (CONTRIBUTING.md has the details)")
+    return EXIT_OK
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from reports.site import build
+
+    try:
+        index = build(args.results_dir, args.output)
+    except ValueError as e:
+        raise UsageFailure(str(e)) from None
+    print(index)
     return EXIT_OK
 
 
@@ -268,6 +356,9 @@ COMMANDS: dict[str, Any] = {
     "report": cmd_report,
     "diff": cmd_diff,
     "fuzz": cmd_fuzz,
+    "merge": cmd_merge,
+    "submit": cmd_submit,
+    "site": cmd_site,
 }
 
 

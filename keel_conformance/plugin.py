@@ -338,7 +338,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         cell_id = getattr(item, "callspec", None) and item.callspec.params.get("keel_cell")
         if not isinstance(cell_id, CellId):
             continue
-        exps = loaded.setdefault(cell_id.runtime, expectations.load(cell_id.runtime))
+        if cell_id.runtime not in loaded:
+            loaded[cell_id.runtime] = expectations.load(cell_id.runtime)
+        exps = loaded[cell_id.runtime]
         key = {"feature": _feature_file(item), "scenario": _scenario_label(item), "guest": cell_id.guest}
         exp = expectations.find(exps, key)
         wanted = item.get_closest_marker("keel_outcome")

@@ -82,7 +82,9 @@ def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     loaded: dict[str, list[expectations.Expectation]] = {}
     out = []
     for cell in cells:
-        exp_list = loaded.setdefault(cell["runtime"], expectations.load(cell["runtime"]))
+        if cell["runtime"] not in loaded:  # setdefault would read the YAML again for every cell
+            loaded[cell["runtime"]] = expectations.load(cell["runtime"])
+        exp_list = loaded[cell["runtime"]]
         exp = expectations.find(exp_list, cell)
         cell = dict(cell)
         if exp is not None:
@@ -208,7 +210,8 @@ def guest_entry(build: Any) -> dict[str, Any]:
         return {"name": build.name, "world": build.world, "interface": build.interface, "toolchain": build.toolchain,
                 "toolchain_version": build.toolchain_version, "build_command": build.build_command,
                 "sha256": build.sha256, "size_bytes": build.size_bytes,
-                "meets_size_target": build.size_bytes < SIZE_TARGET_BYTES}
+                "meets_size_target": build.size_bytes < SIZE_TARGET_BYTES,
+                "build_key": build.extra.get("build_key")}
     spec = build.spec
     return {"name": spec.name, "world": spec.world, "interface": spec.interface, "toolchain": spec.toolchain,
             "build_error": build.reason, "sha256": None, "size_bytes": None, "meets_size_target": None}

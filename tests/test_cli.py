@@ -45,7 +45,7 @@ def test_a_truncated_component_is_refused(tmp_path: Path, capsys: pytest.Capture
 def test_validate_refuses_a_hostile_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "results.json"
     f.write_text(json.dumps({"schema_version": 1, "cells": "all good"}))
-    assert main(["validate", str(f)]) == 2
+    assert main(["validate", str(f)]) == 1
     assert str(f) in capsys.readouterr().err
 
 
