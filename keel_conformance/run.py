@@ -110,7 +110,7 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume:
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers and args.workers > 1:
-        pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
+        pytest_args += ["-n", str(args.workers), "--dist", "load"]
     # A run-private temp root for every scenario's SQLite and RocksDB directories: two runs at once never
     # share one, and it is removed afterwards whatever happened.
     basetemp = Path(tempfile.mkdtemp(prefix="keel-run-"))

@@ -355,13 +355,15 @@ class JcoRunner:
             shutil.rmtree(tmp, ignore_errors=True)
         return out
 
-    def _process(self, guest: GuestBuild, exports: InterfaceSig, imports: dict[str, InterfaceSig]) -> EngineProcess:
+    def _process(self, guest: GuestBuild, exports: InterfaceSig, imports: dict[str, InterfaceSig],
+                 all_imports: list[str]) -> EngineProcess:
         p = self.processes.get(guest.sha256)
         if p is not None and p.alive:
             return p
         launched, seen_as = self.launch(self.transpile(guest))
         init = {"op": "init", "module": str(seen_as / "guest.js"), "dir": str(seen_as),
-                "exports": sig_to_json(exports), "imports": [sig_to_json(s) for s in imports.values()]}
+                "exports": sig_to_json(exports), "imports": [sig_to_json(s) for s in imports.values()],
+                "wasi": sorted(n.split("@")[0] for n in all_imports if n.startswith("wasi:"))}
         p = EngineProcess(launched, init)
         self.processes[guest.sha256] = p
         return p
@@ -375,7 +377,7 @@ class JcoRunner:
         missing = [n for n, s in imports.items() if n not in backends and (s.funcs or s.resources)]
         if missing:
             raise SuiteError(f"{guest.name} imports {', '.join(missing)}, which no host backend provides")
-        p = self._process(guest, exports, imports)
+        p = self._process(guest, exports, imports, list(types.imports))
         p.send({"op": "instantiate"}, "instantiating")
         try:
             reply = p.recv(START_TIMEOUT_S, "instantiating")

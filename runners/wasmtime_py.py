@@ -53,22 +53,19 @@ class WasmtimeInstance:
         self.store = wasmtime.Store(runner.engine)
         self.store.set_wasi(wasmtime.WasiConfig())
         self.store.set_limits(memory_size=limits.memory_bytes)
-        linker = wc.Linker(runner.engine)
-        linker.add_wasip2()
         resource_ids: dict[str, int] = {}
         self.conv = Converter(resource_ids, self.store)
-        ctype = component.type
-        for name, ext in ctype.imports(runner.engine).items():
-            if name.startswith("wasi:"):
-                continue
-            if name not in backends:
-                if _types_only(ext.ty, runner.engine):
-                    with linker.root() as root, root.add_instance(name):
-                        pass  # an interface of types alone: there is nothing to provide
-                    continue
-                raise SuiteError(f"{guest.name} imports {name}, which no host backend provides")
-            if name in backends:
-                self._bind(linker, runner.engine, name, ext.ty, backends[name], resource_ids)
+        known = runner.needs_traps.get(guest.sha256)
+        linker = self._linker(runner, guest, component, backends, resource_ids, traps=bool(known))
+        if known is None:
+            runner.needs_traps[guest.sha256] = _unsatisfied(linker, self.store, component)
+        if known is None and runner.needs_traps[guest.sha256]:
+            # Some WASI interface add_wasip2 does not provide (wasi:http, which ComponentizeJS guests
+            # import): answer every such import with a trap, so no guest reaches the network through it.
+            # Only then: define_unknown_imports_as_traps would also shadow the p2 interfaces that
+            # add_wasip2 satisfies by semver (a guest's wasi:cli@0.2.9), as the py guests showed.
+            resource_ids.clear()
+            linker = self._linker(runner, guest, component, backends, resource_ids, traps=True)
         self.store.set_epoch_deadline(int(limits.call_timeout_s / TICK_S))
         try:
             self.instance = linker.instantiate(self.store, component)
@@ -101,6 +98,24 @@ class WasmtimeInstance:
                     if fname not in backend.functions:
                         raise SuiteError(f"host backend for {name} has no function {fname}")
                     inst.add_func(fname, self._host_func(backend.functions[fname], item))
+
+    def _linker(self, runner: WasmtimeRunner, guest: GuestBuild, component: wc.Component,
+                backends: Mapping[str, Any], resource_ids: dict[str, int], traps: bool) -> wc.Linker:
+        linker = wc.Linker(runner.engine)
+        linker.add_wasip2()
+        for name, ext in component.type.imports(runner.engine).items():
+            if name.startswith("wasi:"):
+                continue
+            if name in backends:
+                self._bind(linker, runner.engine, name, ext.ty, backends[name], resource_ids)
+            elif _types_only(ext.ty, runner.engine):
+                with linker.root() as root, root.add_instance(name):
+                    pass  # an interface of types alone: there is nothing to provide
+            else:
+                raise SuiteError(f"{guest.name} imports {name}, which no host backend provides")
+        if traps:
+            linker.define_unknown_imports_as_traps(component)
+        return linker
 
     def _dtor(self, backend: Any, rname: str) -> Any:
         def dtor(_store: Any, rep: int) -> None:
@@ -158,6 +173,17 @@ class WasmtimeInstance:
         self.store = None  # type: ignore[assignment]
 
 
+def _unsatisfied(linker: wc.Linker, store: wasmtime.Store, component: wc.Component) -> bool:
+    """Whether linking would fail for want of an import (asked of a throwaway store)."""
+    try:
+        linker.instantiate(wasmtime.Store(store.engine), component)
+    except wasmtime.WasmtimeError as e:
+        return "matching implementation was not found" in str(e)
+    except wasmtime.Trap:
+        return False
+    return False
+
+
 def _types_only(itype: Any, engine: wasmtime.Engine) -> bool:
     return not any(isinstance(v.ty, (wc.FuncType, wc.ResourceType)) for v in itype.exports(engine).values())
 
@@ -181,6 +207,7 @@ class WasmtimeRunner:
         self._engine: wasmtime.Engine | None = None
         self._ticker: _Ticker | None = None
         self._loaded: dict[str, tuple[wc.Component, Any]] = {}
+        self.needs_traps: dict[str, bool] = {}  # per guest: does it import WASI beyond add_wasip2's?
         self.cache_hits = 0
         self.compiles = 0
 

@@ -20,7 +20,7 @@ def test_an_out_of_tree_runner_shows_up_in_the_matrix(tmp_path: Path) -> None:
     assert "oot-wasmtime" in listed.stdout, listed.stdout + listed.stderr
     proc = subprocess.run(
         [sys.executable, "-m", "keel_conformance.cli", "run", "--runtime", "oot-wasmtime", "--interface", "kv",
-         "-k", "missing_key", "--out", str(tmp_path), "--no-progress"],
+         "-k", "missing_key", "--guest", "py-kv-probe", "--out", str(tmp_path), "--no-progress"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = results.load(tmp_path / "results.json")

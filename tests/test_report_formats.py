@@ -17,7 +17,7 @@ from reports import results
 def _run(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "keel_conformance.cli", "run", "--runtime", "wasmtime", "--interface", "kv",
-         "-k", "missing_key or exists_follows", "--out", str(out), *extra],
+         "-k", "missing_key or exists_follows", "--guest", "py-kv-probe", "--out", str(out), *extra],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
 
 

@@ -266,6 +266,13 @@ function wasiImports() {
   return out;
 }
 
+function trapping(name) {
+  const fail = () => { throw new Error(`${name} is not provided to guests`); };
+  return new Proxy({}, {
+    get: (_, prop) => new Proxy(class {}, { construct: fail, apply: fail, get: (t, p) => (p in t ? t[p] : fail) }),
+  });
+}
+
 function engineVersion() {
   if (globalThis.Deno) return `deno ${Deno.version.deno} (V8 ${Deno.version.v8})`;
   if (globalThis.Bun) return `bun ${Bun.version}`;
@@ -303,6 +310,9 @@ async function main() {
     if (msg.op === "instantiate") {
       try {
         const imports = wasiImports();
+        // WASI interfaces the shim is not asked to provide (wasi:http for ComponentizeJS guests): every
+        // use traps, so a guest gets no network through them.
+        for (const name of init.wasi || []) if (!(name in imports)) imports[name] = trapping(name);
         for (const iface of init.imports) imports[iface.name.split("@")[0]] = importObject(iface);
         instance = mod.instantiate(getCoreModule, imports);
         send({ op: "instantiated" });
