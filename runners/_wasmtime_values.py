@@ -19,6 +19,14 @@ _NONE = type(None)
 
 
 def _tagged_fixed(self: Any) -> bool:
+    memo = self.__dict__.get("_keel_tagged")
+    if memo is not None:  # types are walked over FFI; the answer never changes for one type object
+        return bool(memo)
+    self.__dict__["_keel_tagged"] = answer = _tagged_walk(self)
+    return answer
+
+
+def _tagged_walk(self: Any) -> bool:
     seen: set[type] = set()
     for _, ty in self._cases():
         case: set[type] = set()

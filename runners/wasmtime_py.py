@@ -83,7 +83,9 @@ class WasmtimeInstance:
         for fname in exported.funcs:
             idx = self.instance.get_export_index(self.store, fname, iface)
             func = self.instance.get_func(self.store, idx)
-            self.funcs[fname] = (func, func.type(self.store))
+            ftype = func.type(self.store)
+            # Read the types over FFI once: each property access builds new type objects.
+            self.funcs[fname] = (func, [t for _, t in ftype.params], ftype.result)
 
     def _bind(self, linker: wc.Linker, engine: wasmtime.Engine, name: str, itype: Any, backend: Any, resource_ids: dict[str, int]) -> None:
         items = {k: v.ty for k, v in itype.exports(engine).items()}
@@ -143,8 +145,8 @@ class WasmtimeInstance:
     def call(self, func: str, args: Sequence[Any]) -> Any:
         if func not in self.funcs:
             raise SuiteError(f"{self.exports.name} has no function {func!r}")
-        f, ftype = self.funcs[func]
-        lowered = [self.conv.to_wasm(t, a) for (_, t), a in zip(ftype.params, args, strict=True)]
+        f, params, result = self.funcs[func]
+        lowered = [self.conv.to_wasm(t, a) for t, a in zip(params, args, strict=True)]
         self.host_error = None
         self.store.set_epoch_deadline(int(self.limits.call_timeout_s / TICK_S))
         try:
@@ -157,7 +159,6 @@ class WasmtimeInstance:
             if "wasm trap: interrupt" in str(e):
                 raise GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s (epoch deadline)") from None
             raise GuestTrap(_trap_message(e)) from None
-        result = ftype.result
         return None if result is None else self.conv.from_wasm(result, out)
 
     def _classify(self, e: wasmtime.Trap) -> Exception:
