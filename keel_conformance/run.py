@@ -153,7 +153,7 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume:
     s = doc["summary"]
     counts = ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items()))
     print(f"\n{s['cells']} cells: {counts}; {s['unexpected']} unexpected. "
-          f"Wrote {out}/: results.json, matrix.md, report.html, junit.xml, cucumber.json")
+          f"Wrote {out}/: results.json, matrix.md, report.html, junit.xml, cucumber.json, messages.ndjson")
     malformed = sorted({f"features/{c['feature']}:{c.get('line', '?')}: {c['message']}"
                         + (f" (step: {c['step']})" if c.get("step") else "")
                         for c in done if c["message"].startswith((MALFORMED, NO_STEPS))})

@@ -27,6 +27,7 @@ class ExpectationError(ValueError):
 class Expectation:
     outcome: str
     reason: str
+    runtime: str = "*"
     feature: str = "*"
     scenario: str = "*"
     guest: str = "*"
@@ -35,7 +36,7 @@ class Expectation:
 
     def covers(self, cell: dict[str, Any]) -> bool:
         return (fnmatchcase(cell["feature"], self.feature) and fnmatchcase(cell["scenario"], self.scenario)
-                and fnmatchcase(cell["guest"], self.guest))
+                and fnmatchcase(cell["guest"], self.guest) and fnmatchcase(cell.get("runtime", "*"), self.runtime))
 
     def expired(self, today: dt.date | None = None) -> bool:
         return self.expires is not None and self.expires < (today or dt.date.today())
@@ -49,8 +50,18 @@ class Expectation:
         return d
 
 
+ANY = "any"  # any.yaml: known outcomes that belong to a guest or toolchain, on whichever runtime
+
+
 def load(runtime: str, directory: Path | None = None) -> list[Expectation]:
-    path = (directory or DIR) / f"{runtime}.yaml"
+    """The expectations for `runtime`: its own file's, then any.yaml's (which may narrow by `runtime` glob)."""
+    found = _load_file((directory or DIR) / f"{runtime}.yaml")
+    if runtime != ANY:
+        found += [e for e in _load_file((directory or DIR) / f"{ANY}.yaml") if fnmatchcase(runtime, e.runtime)]
+    return found
+
+
+def _load_file(path: Path) -> list[Expectation]:
     if not path.exists():
         return []
     try:
@@ -65,7 +76,8 @@ def load(runtime: str, directory: Path | None = None) -> list[Expectation]:
         if isinstance(expires, str):
             expires = dt.date.fromisoformat(expires)
         out.append(Expectation(
-            outcome=entry["outcome"], reason=str(entry["reason"]), feature=entry.get("feature", "*"),
+            outcome=entry["outcome"], reason=str(entry["reason"]), runtime=entry.get("runtime", "*"),
+            feature=entry.get("feature", "*"),
             scenario=entry.get("scenario", "*"), guest=entry.get("guest", "*"), link=entry.get("link"),
             expires=expires,
         ))
@@ -83,6 +95,7 @@ def verdict(cell: dict[str, Any], expectation: Expectation | None) -> str:
         if outcome == expectation.outcome:
             return "ok"
         if outcome == "pass":
-            return "xpass"
+            # A fuzz run that did not meet a known bug has not shown it fixed: random search, not a check.
+            return "ok" if cell.get("feature") == "fuzz" else "xpass"
         return "unexpected"
     return "ok" if outcome in ("pass", "n/a") else "unexpected"

@@ -21,12 +21,15 @@ def test_a_fixed_seed_run_covers_every_value_kind_on_wasmtime_and_node(tmp_path:
                  "--seed", "1", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     doc = results.load(tmp_path / "results.json")
-    functions = {c["scenario"].split(" (")[0] for c in doc["cells"]}
-    assert functions == KINDS
+    for guest in ("py-values", "js-values"):  # componentize-py and ComponentizeJS
+        functions = {c["scenario"].split(" (")[0] for c in doc["cells"] if c["guest"] == guest}
+        assert functions == KINDS, guest
     ran = {c["runtime"] for c in doc["cells"] if c["outcome"] != "n/a"}
     assert "wasmtime" in ran
     assert code == 0, out
-    assert all(c["outcome"] in ("pass", "n/a") for c in doc["cells"])
+    # The faithful Python echo agrees everywhere; the JS guest's divergences are known ones (any.yaml).
+    assert all(c["outcome"] in ("pass", "n/a") for c in doc["cells"] if c["guest"] == "py-values")
+    assert all(c["verdict"] == "ok" for c in doc["cells"])
 
 
 def test_a_broken_echo_is_caught_shrunk_and_replayed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,7 +35,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_one_run_writes_every_format(runs: tuple[Path, Path]) -> None:
     good, _ = runs
-    for name in ("results.json", "matrix.md", "report.html", "junit.xml", "cucumber.json", "journal.jsonl"):
+    for name in ("results.json", "matrix.md", "report.html", "junit.xml", "cucumber.json", "messages.ndjson",
+                 "journal.jsonl"):
         assert (good / name).stat().st_size > 0, name
     doc = results.load(good / "results.json")
     assert doc["schema_version"] == 2 and doc["summary"]["interop"]["kv"]["score"] == 1.0
@@ -90,3 +91,24 @@ def test_report_regenerates_a_format_from_results(runs: tuple[Path, Path], tmp_p
     copy.write_text((good / "results.json").read_text())
     assert main(["report", str(copy), "--format", "junit"]) == 0
     assert (tmp_path / "junit.xml").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_cucumber_messages_are_valid_envelopes_with_a_filled_meta(runs: tuple[Path, Path]) -> None:
+    import cucumber_messages
+    from cucumber_messages.json_converter import JsonDataclassConverter
+
+    _, bad = runs
+    converter = JsonDataclassConverter(module_scope=cucumber_messages)
+    lines = (bad / "messages.ndjson").read_text().splitlines()
+    envelopes = [converter.from_dict(json.loads(line), cucumber_messages.Envelope) for line in lines]
+    meta = envelopes[0].meta
+    assert meta.implementation.name == "keel-conformance" and meta.cpu.name and meta.os.name
+    assert meta.ci is not None and len(meta.ci.git.revision) == 40
+    doc = results.load(bad / "results.json")
+    pickles = [e.pickle for e in envelopes if e.pickle]
+    cases = [e.test_case for e in envelopes if e.test_case]
+    assert len(pickles) == len(cases) == len(doc["cells"])
+    assert all("[wasmtime · py-kv-probe]" in p.name for p in pickles)
+    statuses = {e.test_step_finished.test_step_result.status.value for e in envelopes if e.test_step_finished}
+    assert "FAILED" in statuses and "PASSED" in statuses
+    assert envelopes[-1].test_run_finished is not None and envelopes[-1].test_run_finished.success is False

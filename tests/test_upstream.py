@@ -151,3 +151,21 @@ def test_the_history_site_in_headless_chromium(tmp_path: Path) -> None:
         assert driver.find_elements(By.CSS_SELECTOR, "td.cell")
     finally:
         driver.quit()
+
+
+def test_a_file_of_100000_cells_is_validated_in_seconds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    cell = {"feature": "kv.feature", "scenario": "a missing key reads as none", "interface": "kv", "runtime": "wasmtime",
+            "guest": "py-kv-probe", "outcome": "pass", "duration_s": 0.01, "message": ""}
+    doc = results.assemble(started=results.now(), finished=results.now(), complete=True, command=["x"],
+                           runtimes=[{"name": "wasmtime", "version": "1", "available": True, "reason": None, "flags": []}],
+                           guests=[{"name": "py-kv-probe", "toolchain": "componentize-py", "sha256": "a" * 64,
+                                    "size_bytes": 1}],
+                           cells=[dict(cell) for _ in range(100_000)])
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(doc))
+    t = time.perf_counter()
+    assert main(["validate", str(big)]) == 0
+    assert time.perf_counter() - t < 60
+    assert ": valid" in capsys.readouterr().out
