@@ -105,7 +105,7 @@ def envelopes(doc: dict[str, Any]) -> list[dict[str, Any]]:
             cases.append((c, pickle, case))
     started, finished = _ts(doc["run"]["started"]), _ts(doc["run"]["finished"])
     out.append({"testRunStarted": {"timestamp": started, "id": "run"}})
-    for c, pickle, case in cases:
+    for c, _pickle, case in cases:
         out.append({"testCase": case})
         started_id = ids.get_next_id()
         out.append({"testCaseStarted": {"id": started_id, "testCaseId": case["id"], "attempt": 0, "timestamp": started}})
