@@ -35,6 +35,10 @@ class Cell:
     tags: list[str] | None = None
     output: str | None = None
     repro: str | None = None
+    load_ms: float | None = None  # the first instance of this guest on this runtime: compile + instantiate
+    instantiate_ms: float | None = None
+    call_ms: float | None = None  # median of this cell's calls
+    calls: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

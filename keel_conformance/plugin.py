@@ -10,6 +10,8 @@ import dataclasses
 import fcntl
 import json
 import os
+import statistics
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,7 @@ class KeelState:
         self.composites = {} if config.getoption("keel_component") else {
             c.name: c for c in load_composites() if all(m in self.specs for m in c.members.values())}
         self.services = Services()
+        self.loaded: set[tuple[str, str]] = set()  # (runtime, guest) pairs instantiated at least once
         journal = config.getoption("keel_journal")
         self.journal = Path(journal) if journal else None
 
@@ -198,14 +201,39 @@ class Composite:
             inst.close()
 
 
-def _instantiate(st: KeelState, cell: CellId, guest_name: str, backends: Backends, limits: Limits) -> Any:
+class _Timed:
+    """The instance as steps see it; every call's duration goes to the cell's cost figures."""
+
+    def __init__(self, inner: Any, calls: list[float]) -> None:
+        self._inner, self._calls = inner, calls
+
+    def call(self, func: str, args: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return self._inner.call(func, args)
+        finally:
+            self._calls.append(time.perf_counter() - t)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _instantiate(st: KeelState, cell: CellId, guest_name: str, backends: Backends, limits: Limits,
+                 info: dict[str, Any]) -> Any:
     build = st.build(guest_name)
     if isinstance(build, BuildFailure):
         raise SuiteError(f"guest {guest_name} failed to build: {build.reason} (log: {build.log})")
+    first = (cell.runtime, guest_name) not in st.loaded
+    t = time.perf_counter()
     try:
-        return st.runners[cell.runtime].instantiate(build, backends, limits)
+        instance = st.runners[cell.runtime].instantiate(build, backends, limits)
     except NotApplicable as e:
         pytest.skip(NA_PREFIX + str(e))
+    took = time.perf_counter() - t
+    st.loaded.add((cell.runtime, guest_name))
+    # The first instance of a guest on a runtime also pays for compiling (or transpiling) it.
+    info.setdefault("load_ms" if first else "instantiate_ms", round(took * 1000, 3))
+    return _Timed(instance, info.setdefault("calls", []))
 
 
 @pytest.fixture
@@ -223,11 +251,12 @@ def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends)
     deadline = request.node.get_closest_marker("keel_timeout")
     if deadline is not None:
         limits = dataclasses.replace(limits, call_timeout_s=min(limits.call_timeout_s, deadline.args[0]))
+    info = request.node.stash.setdefault(_CELL_INFO, {})
     composite = st.composites.get(keel_cell.guest)
     if composite is None:
-        instance = _instantiate(st, keel_cell, keel_cell.guest, backends, limits)
+        instance = _instantiate(st, keel_cell, keel_cell.guest, backends, limits, info)
     else:
-        instance = Composite({role: _instantiate(st, keel_cell, name, backends, limits)
+        instance = Composite({role: _instantiate(st, keel_cell, name, backends, limits, info)
                               for role, name in composite.members.items()})
     yield instance
     instance.close()
@@ -371,6 +400,10 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
         output=info.get("output") if outcome is not Outcome.PASS else None,
         expected=_scenario_expectation(item),
         repro=_repro(item, cell_id) if outcome is not Outcome.PASS else None,
+        load_ms=info.get("load_ms"),
+        instantiate_ms=info.get("instantiate_ms"),
+        call_ms=round(statistics.median(info["calls"]) * 1000, 4) if info.get("calls") else None,
+        calls=len(info["calls"]) if info.get("calls") else None,
     )
     item.config.hook.pytest_keel_cell_finished(config=item.config, cell=cell)
     if st.journal is not None:

@@ -57,6 +57,16 @@ function summary() {
       ...runtimes.map(n => el('td', {text: rates[n] ? `${rates[n].pass}/${rates[n].ran}` : 'n/a'}))));
   }
   document.getElementById('scores').append(t);
+  const cost = s.cost || {};
+  const ct = el('table', {id: 'cost'}, el('tr', {}, ...['runtime', 'guest', 'first load ms', 'instantiate ms',
+    'call ms', 'cell ms'].map(h => el('th', {text: h}))));
+  for (const [rt, guests] of Object.entries(cost)) {
+    for (const [g, f] of Object.entries(guests)) {
+      ct.append(el('tr', {}, el('td', {text: rt}), el('td', {text: g}),
+        ...['load_ms', 'instantiate_ms', 'call_ms', 'cell_ms'].map(k => el('td', {text: f[k] === undefined ? '' : String(f[k])}))));
+    }
+  }
+  document.getElementById('cost-table').append(ct);
 }
 
 function filters() {
@@ -183,6 +193,9 @@ def render(doc: dict[str, Any]) -> str:
 <h2>Interop score and pass rates</h2>
 <p class="muted">Interop: scenarios that pass on every runtime that ran them (n/a cells left out); per runtime: passed / cells run.</p>
 <div id="scores"></div>
+<h2>Cost, beside conformance</h2>
+<p class="muted">Medians per runtime and guest: first load (compile or transpile, then instantiate), an instance per scenario, a guest call, a whole cell. Seed targets: instantiate &lt; 10 ms, responses &lt; 100 ms.</p>
+<div id="cost-table"></div>
 <h2>Matrix</h2>
 <div id="filters">Show: </div>
 <div id="matrix"></div>

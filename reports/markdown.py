@@ -76,6 +76,15 @@ def interop_table(doc: dict[str, Any], fmt: str = "github") -> str:
     return tabulate(rows, headers=["interface", "interop"] + runtimes, tablefmt=fmt)
 
 
+def cost_table(doc: dict[str, Any], fmt: str = "github") -> str:
+    rows = []
+    for runtime, guests in doc["summary"].get("cost", {}).items():
+        for guest, f in guests.items():
+            rows.append([runtime, guest] + [f.get(k, "") for k in ("load_ms", "instantiate_ms", "call_ms", "cell_ms")])
+    return tabulate(rows, headers=["runtime", "guest", "first load ms", "instantiate ms", "call ms", "cell ms"],
+                    tablefmt=fmt)
+
+
 def runtimes_table(doc: dict[str, Any], fmt: str = "github") -> str:
     rows = [[r["name"], r.get("version") or "", "yes" if r["available"] else "no", r.get("reason") or "",
              ", ".join(r.get("flags") or [])] for r in doc["runtimes"]]
@@ -146,6 +155,13 @@ def document(doc: dict[str, Any]) -> str:
         "Scenarios that pass on every runtime that ran them (n/a cells left out), and each runtime's passed / run.",
         "",
         interop_table(doc),
+        "",
+        "## Cost",
+        "",
+        "Medians per runtime and guest: the first load (compile or transpile, then instantiate), an instance "
+        "per scenario, a guest call, a whole cell. Seed targets: instantiate < 10 ms, responses < 100 ms.",
+        "",
+        cost_table(doc),
         "",
         "## Summary",
         "",

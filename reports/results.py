@@ -152,7 +152,30 @@ def summarize(cells: list[dict[str, Any]]) -> dict[str, Any]:
         "unexpected": sum(c.get("verdict", "ok") != "ok" for c in cells),
         "interop": interop,
         "rates": rates,
+        "cost": cost(cells),
     }
+
+
+def cost(cells: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per runtime and guest, what conformance cost: medians over the run's cells, the first load."""
+    import statistics
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in cells:
+        if c["outcome"] != "n/a":
+            groups.setdefault((c["runtime"], c["guest"]), []).append(c)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for (runtime, guest), cs in groups.items():
+        figures: dict[str, float] = {"cell_ms": round(statistics.median(c["duration_s"] for c in cs) * 1000, 3)}
+        for key in ("instantiate_ms", "call_ms"):
+            values = [c[key] for c in cs if c.get(key) is not None]
+            if values:
+                figures[key] = round(statistics.median(values), 4)
+        loads = [c["load_ms"] for c in cs if c.get("load_ms") is not None]
+        if loads:
+            figures["load_ms"] = max(loads)
+        out.setdefault(runtime, {})[guest] = figures
+    return out
 
 
 def schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:

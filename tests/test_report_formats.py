@@ -112,3 +112,12 @@ def test_cucumber_messages_are_valid_envelopes_with_a_filled_meta(runs: tuple[Pa
     statuses = {e.test_step_finished.test_step_result.status.value for e in envelopes if e.test_step_finished}
     assert "FAILED" in statuses and "PASSED" in statuses
     assert envelopes[-1].test_run_finished is not None and envelopes[-1].test_run_finished.success is False
+
+
+def test_cost_is_recorded_beside_conformance(runs: tuple[Path, Path]) -> None:
+    good, _ = runs
+    doc = results.load(good / "results.json")
+    figures = doc["summary"]["cost"]["wasmtime"]["py-kv-probe"]
+    assert {"instantiate_ms", "call_ms", "cell_ms"} <= set(figures) or {"load_ms", "call_ms", "cell_ms"} <= set(figures)
+    assert all(c.get("calls", 0) >= 1 and c["call_ms"] > 0 for c in doc["cells"])
+    assert "## Cost" in (good / "matrix.md").read_text() and 'id="cost-table"' in (good / "report.html").read_text()
