@@ -41,8 +41,11 @@ setup_engines() {
     if command -v npm >/dev/null 2>&1; then
         local dir=runners/js/engines
         if [ ! -f $dir/node_modules/.keel-installed ] || [ $dir/package-lock.json -nt $dir/node_modules/.keel-installed ]; then
-            npm ci --prefix $dir --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-            touch $dir/node_modules/.keel-installed
+            if npm ci --prefix $dir --ignore-scripts --no-audit --no-fund --loglevel=error >&2; then
+                touch $dir/node_modules/.keel-installed
+            else
+                echo "dev.sh: the engine builds could not be installed; their columns will say n/a" >&2
+            fi
         fi
     fi
     .venv/bin/python -c 'import deno' 2>/dev/null \
