@@ -301,8 +301,8 @@ def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: A
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
-    cell_id = getattr(item, "callspec", None) and item.callspec.params.get("keel_cell")
-    if not isinstance(cell_id, CellId):
+    cell_id = _cell_id(item)
+    if cell_id is None:
         return report
     info = item.stash.setdefault(_CELL_INFO, {})
     info.setdefault("duration", 0.0)
@@ -315,6 +315,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "teardown":
         _finish_cell(item, cell_id, info)
     return report
+
+
+def _cell_id(item: pytest.Item) -> CellId | None:
+    """The (runtime, guest) a scenario item runs on, or None for the project's own unit tests."""
+    cell = item.callspec.params.get("keel_cell") if hasattr(item, "callspec") else None
+    return cell if isinstance(cell, CellId) else None
 
 
 def _scenario_label(item: pytest.Item) -> str:
@@ -364,8 +370,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = keep
     loaded: dict[str, list[expectations.Expectation]] = {}
     for item in items:
-        cell_id = getattr(item, "callspec", None) and item.callspec.params.get("keel_cell")
-        if not isinstance(cell_id, CellId):
+        cell_id = _cell_id(item)
+        if cell_id is None:
             continue
         if cell_id.runtime not in loaded:
             loaded[cell_id.runtime] = expectations.load(cell_id.runtime)
@@ -405,7 +411,6 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
         call_ms=round(statistics.median(info["calls"]) * 1000, 4) if info.get("calls") else None,
         calls=len(info["calls"]) if info.get("calls") else None,
     )
-    item.config.hook.pytest_keel_cell_finished(config=item.config, cell=cell)
     if st.journal is not None:
         line = (json.dumps(cell.to_json(), ensure_ascii=False) + "\n").encode("utf-8")
         # One write per line under a lock: parallel workers append to the same journal.
@@ -415,13 +420,3 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
             f.flush()
             os.fsync(f.fileno())
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-class _Hooks:
-    @pytest.hookspec
-    def pytest_keel_cell_finished(self, config: pytest.Config, cell: Cell) -> None:
-        """Called once per finished cell, with its outcome."""
-
-
-def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    pluginmanager.add_hookspecs(_Hooks)

@@ -32,10 +32,8 @@ class _Progress:
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=console, disable=not enabled, transient=True)
         self.task = self.progress.add_task("collecting", total=None)
-        self.counts: dict[str, int] = {}
         self.state: Any = None
         self.collect_errors: list[str] = []
-        self.finished = 0
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -53,7 +51,6 @@ class _Progress:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        self.finished += 1
         self.progress.update(self.task, advance=1, description=f"running cells · {report.nodeid.split('::')[0]}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
