@@ -55,29 +55,24 @@ class WasmtimeInstance:
         self.store.set_limits(memory_size=limits.memory_bytes)
         resource_ids: dict[str, int] = {}
         self.conv = Converter(resource_ids, self.store)
-        known = runner.needs_traps.get(guest.sha256)
-        linker = self._linker(runner, guest, component, backends, resource_ids, traps=bool(known))
-        if known is None:
-            runner.needs_traps[guest.sha256] = _unsatisfied(linker, self.store, component)
-        if known is None and runner.needs_traps[guest.sha256]:
-            # Some WASI interface add_wasip2 does not provide (wasi:http, which ComponentizeJS guests
-            # import): answer every such import with a trap, so no guest reaches the network through it.
-            # Only then: define_unknown_imports_as_traps would also shadow the p2 interfaces that
-            # add_wasip2 satisfies by semver (a guest's wasi:cli@0.2.9), as the py guests showed.
-            resource_ids.clear()
-            linker = self._linker(runner, guest, component, backends, resource_ids, traps=True)
         self.store.set_epoch_deadline(int(limits.call_timeout_s / TICK_S))
-        try:
-            self.instance = linker.instantiate(self.store, component)
-        except wasmtime.Trap as e:  # the guest's own start-up code trapped or ran out of time
-            raise self._classify(e) from None
-        except wasmtime.WasmtimeError as e:
-            text = _first_line(e)
-            if "wasm trap: interrupt" in str(e):
-                raise GuestTimeout(f"instantiation exceeded {limits.call_timeout_s:g} s (epoch deadline)") from None
-            if "wasm trap" in str(e):
-                raise GuestTrap(f"trapped while instantiating: {_trap_message(e)}") from None
-            raise NotApplicable(f"wasmtime refused to instantiate {guest.name}: {text}") from None
+        traps = runner.needs_traps.get(guest.sha256, False)
+        while True:
+            resource_ids.clear()
+            linker = self._linker(runner, guest, component, backends, resource_ids, traps)
+            try:
+                self.instance = linker.instantiate(self.store, component)
+                break
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+                if not traps and "matching implementation was not found" in str(e):
+                    # A WASI interface add_wasip2 does not provide (wasi:http, which ComponentizeJS guests
+                    # import): link again answering every such import with a trap, so no guest reaches the
+                    # network through it. Only then: define_unknown_imports_as_traps would also shadow the
+                    # p2 interfaces add_wasip2 satisfies by semver (a guest's wasi:cli@0.2.9).
+                    traps = runner.needs_traps[guest.sha256] = True
+                    continue
+                raise self._classify(e, "instantiation",
+                                     refused=f"wasmtime refused to instantiate {guest.name}") from None
         iface = self.instance.get_export_index(self.store, exported.name)
         self.funcs: dict[str, Any] = {}
         for fname in exported.funcs:
@@ -151,38 +146,31 @@ class WasmtimeInstance:
         self.store.set_epoch_deadline(int(self.limits.call_timeout_s / TICK_S))
         try:
             out = f(self.store, *lowered)
-        except wasmtime.Trap as e:
-            raise self._classify(e) from None
-        except wasmtime.WasmtimeError as e:
-            if self.host_error is not None:
-                raise SuiteError(f"host backend raised {self.host_error!r}") from self.host_error
-            if "wasm trap: interrupt" in str(e):
-                raise GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s (epoch deadline)") from None
-            raise GuestTrap(_trap_message(e)) from None
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+            raise self._classify(e, "call") from None
         return None if result is None else self.conv.from_wasm(result, out)
 
-    def _classify(self, e: wasmtime.Trap) -> Exception:
+    def _classify(self, e: Exception, doing: str, refused: str | None = None) -> Exception:
+        """The outcome of a failed call or instantiation, from what wasmtime raised.
+
+        A backend's own exception is the suite's error; an epoch interrupt is a timeout; a trap, or
+        (in a call) any other error such as a lifting check, is the guest's trap. A linking error
+        at instantiation, where `refused` names the step, means the runtime cannot run the guest.
+        """
         if self.host_error is not None:
             return SuiteError(f"host backend raised {self.host_error!r}")
-        if e.trap_code == wasmtime.TrapCode.INTERRUPT:
-            return GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s (epoch deadline)")
-        return GuestTrap(_trap_message(e))
+        interrupted = (isinstance(e, wasmtime.Trap) and e.trap_code == wasmtime.TrapCode.INTERRUPT) \
+            or "wasm trap: interrupt" in str(e)
+        if interrupted:
+            return GuestTimeout(f"{doing} exceeded {self.limits.call_timeout_s:g} s (epoch deadline)")
+        if refused is None or isinstance(e, wasmtime.Trap) or "wasm trap" in str(e):
+            return GuestTrap(_trap_message(e) if doing == "call" else f"trapped during {doing}: {_trap_message(e)}")
+        return NotApplicable(f"{refused}: {_first_line(e)}")
 
     def close(self) -> None:
         self.funcs.clear()
         self.instance = None
         self.store = None  # type: ignore[assignment]
-
-
-def _unsatisfied(linker: wc.Linker, store: wasmtime.Store, component: wc.Component) -> bool:
-    """Whether linking would fail for want of an import (asked of a throwaway store)."""
-    try:
-        linker.instantiate(wasmtime.Store(store.engine), component)
-    except wasmtime.WasmtimeError as e:
-        return "matching implementation was not found" in str(e)
-    except wasmtime.Trap:
-        return False
-    return False
 
 
 def _types_only(itype: Any, engine: wasmtime.Engine) -> bool:
@@ -208,7 +196,7 @@ class WasmtimeRunner:
         self._engine: wasmtime.Engine | None = None
         self._ticker: _Ticker | None = None
         self._loaded: dict[str, tuple[wc.Component, Any]] = {}
-        self.needs_traps: dict[str, bool] = {}  # per guest: does it import WASI beyond add_wasip2's?
+        self.needs_traps: dict[str, bool] = {}  # per guest sha256: does it import WASI beyond add_wasip2's?
         self.cache_hits = 0
         self.compiles = 0
 
