@@ -13,3 +13,14 @@ def cache_dir(*parts: str) -> Path:
     path = root.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def npm_version(package: str) -> str | None:
+    """The version of an npm package installed in the checkout's node_modules, or None."""
+    import json
+
+    path = PROJECT_ROOT / "node_modules" / package / "package.json"
+    try:
+        return str(json.loads(path.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from keel_conformance.component_types import types_for
 from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, RuntimeCrash, SuiteError
-from keel_conformance.paths import PROJECT_ROOT, cache_dir
+from keel_conformance.paths import PROJECT_ROOT, cache_dir, npm_version
 from keel_conformance.types import InterfaceSig, sig_to_json
 
 from . import _wire
@@ -66,6 +66,8 @@ def _deno() -> str | None:
 
 
 XCONST = "--experimental-wasm-extended-const"
+CAPABILITIES = frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
+                          "separate-process"})
 
 ENGINES = {
     e.name: e for e in (
@@ -232,9 +234,9 @@ class EngineProcess:
 
 
 class JcoInstance:
-    def __init__(self, runner: JcoRunner, process: EngineProcess, exports: InterfaceSig,
+    def __init__(self, process: EngineProcess, exports: InterfaceSig,
                  imports: dict[str, InterfaceSig], backends: Mapping[str, Any], limits: Limits) -> None:
-        self.runner, self.process, self.exports = runner, process, exports
+        self.process, self.exports = process, exports
         self.imports, self.backends, self.limits = imports, backends, limits
 
     def call(self, func: str, args: Sequence[Any]) -> Any:
@@ -254,16 +256,8 @@ class JcoInstance:
                 p.kill()
                 raise GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s; the engine was killed") from None
             op = msg["op"]
-            if op == "host":
+            if op in ("host", "drop"):
                 host_error = self._serve(msg) or host_error
-            elif op == "drop":
-                try:
-                    self.backends[_iface(self.imports, msg["iface"])].drop(msg["resource"], int(msg["rep"]))
-                except Exception as e:
-                    host_error = e
-                    p.send({"op": "host-error", "message": f"{type(e).__name__}: {e}"}, f"calling {func}")
-                else:
-                    p.send({"op": "dropped"}, f"calling {func}")
             elif op == "return":
                 return None if sig.result is None else _wire.decode(sig.result, msg["value"])
             elif op == "trap":
@@ -276,16 +270,22 @@ class JcoInstance:
                 raise RuntimeCrash(f"the engine host failed: {msg.get('message', msg)}")
 
     def _serve(self, msg: dict[str, Any]) -> BaseException | None:
+        """Answers the engine's request for a host function or a resource drop, from the backends."""
         iface = self.imports[_iface(self.imports, msg["iface"])]
-        fsig = iface.funcs[msg["func"]]
+        backend = self.backends[iface.name]
         try:
-            args = [_wire.decode(t, a) for (_, t), a in zip(fsig.params, msg["args"], strict=True)]
-            out = self.backends[iface.name].functions[msg["func"]](*args)
-            value = None if fsig.result is None else _wire.encode(fsig.result, out)
+            if msg["op"] == "drop":
+                backend.drop(msg["resource"], int(msg["rep"]))
+                reply: dict[str, Any] = {"op": "dropped"}
+            else:
+                fsig = iface.funcs[msg["func"]]
+                args = [_wire.decode(t, a) for (_, t), a in zip(fsig.params, msg["args"], strict=True)]
+                out = backend.functions[msg["func"]](*args)
+                reply = {"op": "result", "value": None if fsig.result is None else _wire.encode(fsig.result, out)}
         except Exception as e:  # the suite's own bug: reported as error, never as the guest's trap
             self.process.send({"op": "host-error", "message": f"{type(e).__name__}: {e}"}, "serving the guest")
             return e
-        self.process.send({"op": "result", "value": value}, "serving the guest")
+        self.process.send(reply, "serving the guest")
         return None
 
     def kill_runtime(self) -> None:
@@ -305,18 +305,17 @@ class JcoRunner:
         self.engine = engine
         self.name = engine.name
         self.processes: dict[str, EngineProcess] = {}
-        self._version: str | None = None
 
-    def _argv(self) -> list[str] | None:
-        binary = self.engine.binary()
-        return None if binary is None else [binary, *self.engine.run, *self.engine.flags, str(HOST)]
+    def argv(self, binary: str, host: str) -> list[str]:
+        """How this column's engine runs the host script."""
+        return [binary, *self.engine.run, *self.engine.flags, host]
 
     def launch(self, transpiled: Path) -> tuple[Launched, Path]:
         """Starts an engine for one transpiled guest; returns it and where it sees the guest."""
-        argv = self._argv()
-        if argv is None:
+        binary = self.engine.binary()
+        if binary is None:
             raise NotApplicable(f"engine not installed ({self.engine.install_hint})")
-        return LocalProcess(argv), transpiled
+        return LocalProcess(self.argv(binary, str(HOST))), transpiled
 
     def probe(self) -> Probe:
         binary = self.engine.binary()
@@ -329,16 +328,15 @@ class JcoRunner:
         try:
             out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30,
                                  stdin=subprocess.DEVNULL)
-            self._version = (out.stdout or out.stderr).strip().splitlines()[0]
+            version = (out.stdout or out.stderr).strip().splitlines()[0]
         except (OSError, subprocess.TimeoutExpired, IndexError) as e:
             return Probe(self.name, False, reason=f"{binary} --version failed: {e}", flags=self.engine.flags)
-        return Probe(self.name, True, version=f"{self._version} · jco {_jco_version()}", flags=self.engine.flags,
+        return Probe(self.name, True, version=f"{version} · jco {jco_version()}", flags=self.engine.flags,
                      origin=f"{self.engine.origin} ({binary})",
-                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
-                                             "separate-process"}))
+                     capabilities=CAPABILITIES)
 
     def transpile(self, guest: GuestBuild) -> Path:
-        out = cache_dir("jco", _jco_version(), guest.sha256)
+        out = cache_dir("jco", jco_version(), guest.sha256)
         if (out / "guest.js").exists():
             return out
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-"))
@@ -388,7 +386,7 @@ class JcoRunner:
             raise NotApplicable(f"{p.engine} refused {guest.name}: {reply['message']}")
         if reply["op"] != "instantiated":
             raise RuntimeCrash(f"the engine host failed: {reply}")
-        return JcoInstance(self, p, exports, imports, backends, limits)
+        return JcoInstance(p, exports, imports, backends, limits)
 
     def close(self) -> None:
         for p in self.processes.values():
@@ -396,12 +394,8 @@ class JcoRunner:
         self.processes.clear()
 
 
-def _jco_version() -> str:
-    try:
-        return str(json.loads((PROJECT_ROOT / "node_modules" / "@bytecodealliance" / "jco" / "package.json")
-                              .read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return "unknown"
+def jco_version() -> str:
+    return npm_version("@bytecodealliance/jco") or "unknown"
 
 
 RUNTIMES = {name: (lambda e=e: JcoRunner(e)) for name, e in ENGINES.items()}

@@ -25,7 +25,7 @@ from typing import Any
 from keel_conformance.outcomes import NotApplicable
 from keel_conformance.paths import PROJECT_ROOT, cache_dir
 
-from .jco import ENGINES, Engine, JcoRunner, Launched, close_fds, describe_exit
+from .jco import CAPABILITIES, ENGINES, Engine, JcoRunner, Launched, close_fds, describe_exit, jco_version
 from .protocol import Probe
 
 MOUNT = "/keel"
@@ -187,23 +187,16 @@ class DockerJcoRunner(JcoRunner):
                          flags=self.engine.flags, origin=origin)
         self.client = client
         server = client.version().get("Version", "?")
-        return Probe(self.name, True, version=f"{version} · jco {_jco_version()} · docker {server}",
+        return Probe(self.name, True, version=f"{version} · jco {jco_version()} · docker {server}",
                      flags=(*self.engine.flags, "network=none", "read-only-root", f"memory={MEMORY}", f"pids={PIDS}"),
                      origin=f"{origin}: {self.image}",
-                     capabilities=frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
-                                             "container", "separate-process"}))
+                     capabilities=CAPABILITIES | {"container"})
 
     def launch(self, transpiled: Path) -> tuple[Launched, Path]:
         if self.client is None or self.image is None:
             raise NotApplicable("no Docker engine (the probe did not succeed)")
-        argv = [self.binary_in_image, *self.engine.run, *self.engine.flags, f"{MOUNT}/runners/js/host.mjs"]
+        argv = self.argv(self.binary_in_image, f"{MOUNT}/runners/js/host.mjs")
         return Container(self.client, self.image, argv, transpiled), Path(f"{MOUNT}/guest")
-
-
-def _jco_version() -> str:
-    from .jco import _jco_version as v
-
-    return v()
 
 
 DOCKER_ENGINES = ("jco-node22", "jco-node24", "jco-node26")
