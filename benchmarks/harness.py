@@ -35,12 +35,12 @@ from rocksdict import Options, Rdict  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from fixtures.backends import Backends, Services  # noqa: E402
+from fixtures.backends.kv import INTERFACE as KV  # noqa: E402
 from fixtures.components.build import BuildFailure, build_one, load_specs  # noqa: E402
 from keel_conformance.values import Ok  # noqa: E402
 from runners import registry  # noqa: E402
 from runners.protocol import Limits  # noqa: E402
 
-KV = "keel:infrastructure/kv@0.1.0"
 INSTANTIATE_TARGET_MS = 10.0
 OVERHEAD_TARGET = 1.5
 

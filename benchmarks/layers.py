@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tabulate import tabulate  # noqa: E402
 
 from fixtures.backends import Backends, Services  # noqa: E402
+from fixtures.backends.kv import INTERFACE as KV  # noqa: E402
+from fixtures.backends.mail import INTERFACE as MAIL  # noqa: E402
 from fixtures.components.build import BuildFailure, build_one, load_specs  # noqa: E402
 from keel_conformance.values import Ok, Variant  # noqa: E402
 from runners import registry  # noqa: E402
@@ -76,7 +78,7 @@ def main() -> int:
             r = repo.call("find-by-email", [f"user{i}@example.com"])
             samples["find-by-email"].append(time.perf_counter() - t)
             assert isinstance(r, Ok), r
-        backends["keel:infrastructure/kv@0.1.0"].db[b"template/bench"] = json.dumps(
+        backends[KV].db[b"template/bench"] = json.dumps(
             {"sender": "noreply@keel.test", "subject": "Hi {{name}}", "body": "Hello {{name}}."}).encode()
         recipients = [f"r{i}@example.com" for i in range(args.bulk)]
         t = time.perf_counter()
@@ -84,7 +86,7 @@ def main() -> int:
         bulk_s = time.perf_counter() - t
         samples["send-bulk (whole call)"].append(bulk_s)
         assert isinstance(r, Ok) and len(r.value) == args.bulk, r
-        arrived = len(backends["keel:business/mail-transport@0.1.0"].received())
+        arrived = len(backends[MAIL].received())
         sweep = []
         for n in (1, 10, 50, 200):  # how the cost of a bulk send grows with its recipients
             t = time.perf_counter()

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from fixtures.backends.sql import INTERFACE as SQL
 from keel_conformance import wave
 from keel_conformance.types import FuncSig
 from keel_conformance.values import matches
@@ -41,3 +43,11 @@ def expect(ctx: Context, text: str) -> None:
         f"{ctx.sig.name}: expected {wave.format(expected, ctx.sig.result, brief=True)}, "
         f"got {wave.format(ctx.result, ctx.sig.result, brief=True)}"
     )
+
+
+def read_sqlite(backends: Any, statement: str) -> list[sqlite3.Row]:
+    """Rows read from the scenario's SQLite file through a read-only connection of the test's own,
+    not the host's: what a guest stored is what is on disk."""
+    with sqlite3.connect(f"file:{backends[SQL].path}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        return list(conn.execute(statement))

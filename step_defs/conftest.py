@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from fixtures.backends.kv import INTERFACE as KV
+from fixtures.backends.mail import INTERFACE as MAIL
 from keel_conformance import wave
 from keel_conformance.types import Prim
 from keel_conformance.values import Err, Ok
-from step_defs.common import Context, call_guest, expect
+from step_defs.common import Context, call_guest, expect, read_sqlite
 
 STRING = Prim("string")
 
@@ -62,18 +64,11 @@ def _(ctx: Context, name: str, text: str, n: str) -> None:
 
 @given("a fresh SQL database")
 def _(backends: Any) -> None:
-    import sqlite3
-
-    path = backends[SQL].path
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        tables = conn.execute("SELECT name FROM sqlite_schema").fetchall()
+    tables = [r["name"] for r in read_sqlite(backends, "SELECT name FROM sqlite_schema")]
     assert tables == [], f"a new scenario's database must be empty, found {tables}"
 
 
 # Mail and templates: shared by features/email.feature and features/product.feature.
-KV = "keel:infrastructure/kv@0.1.0"
-SQL = "keel:infrastructure/sql@0.1.0"
-MAIL = "keel:business/mail-transport@0.1.0"
 
 
 @given(parsers.re(r'the template "(?P<tid>[^"]+)" in RocksDB has subject "(?P<subject>[^"]*)" and body "(?P<body>[^"]*)"'))

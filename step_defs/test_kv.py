@@ -6,13 +6,13 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from fixtures.backends.kv import INTERFACE as KV
 from keel_conformance import wave
 from keel_conformance.types import ListT, Prim
 from keel_conformance.values import Ok
 from step_defs.common import Context, call_guest
 
 INTERFACE = "kv"
-KV = "keel:infrastructure/kv@0.1.0"
 STRING, BYTES = Prim("string"), ListT(Prim("u8"))
 pytestmark = pytest.mark.usefixtures("keel_cell")
 

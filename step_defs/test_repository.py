@@ -11,24 +11,18 @@ from pytest_bdd import given, parsers, scenarios, then
 from keel_conformance import wave
 from keel_conformance.types import Prim
 from keel_conformance.values import Ok
-from step_defs.common import Context, call_guest
+from step_defs.common import Context, call_guest, read_sqlite
 
 INTERFACE = "repository"
-SQL = "keel:infrastructure/sql@0.1.0"
 pytestmark = pytest.mark.usefixtures("keel_cell")
 
 scenarios("../features/repository.feature")
 
 
 def users_on_disk(backends: Any) -> list[sqlite3.Row]:
-    """The users table, read from the SQLite file by the test itself."""
-    path = backends[SQL].path
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        conn.row_factory = sqlite3.Row
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
-        if "users" not in tables:
-            return []
-        return list(conn.execute("SELECT * FROM users ORDER BY id"))
+    """The users table, read from the SQLite file by the test itself ([] until the guest creates it)."""
+    tables = {r["name"] for r in read_sqlite(backends, "SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    return read_sqlite(backends, "SELECT * FROM users ORDER BY id") if "users" in tables else []
 
 
 @given(parsers.re(r'the guest has registered "(?P<email>[^"]+)" as "(?P<name>[^"]+)"'))

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then
 
+from fixtures.backends.sql import INTERFACE as SQL
 from step_defs.common import Context
 
 INTERFACE = "sandbox"
-SQL = "keel:infrastructure/sql@0.1.0"
 pytestmark = pytest.mark.usefixtures("keel_cell")
 
 scenarios("../features/sandbox.feature")

@@ -1,28 +1,20 @@
 """Steps and scenarios for features/sql.feature."""
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then
 
+from fixtures.backends.sql import INTERFACE as SQL
 from keel_conformance import wave
 from keel_conformance.values import Ok, Variant, matches
-from step_defs.common import Context, call_guest
+from step_defs.common import Context, call_guest, read_sqlite
 
 INTERFACE = "sql"
-SQL = "keel:infrastructure/sql@0.1.0"
 pytestmark = pytest.mark.usefixtures("keel_cell")
 
 scenarios("../features/sql.feature")
-
-
-def _read(backends: Any, statement: str) -> list[tuple[Any, ...]]:
-    """Reads the database file through a connection of the test's own, not the host's."""
-    uri = f"file:{backends[SQL].path}?mode=ro"
-    with sqlite3.connect(uri, uri=True) as conn:
-        return conn.execute(statement).fetchall()
 
 
 @given(parsers.re(r'the guest has run "(?P<statement>[^"]+)"'))
@@ -33,7 +25,7 @@ def _(guest: Any, ctx: Context, statement: str) -> None:
 
 @then(parsers.re(r"the database file has (?P<n>\d+) rows? in (?P<table>[a-z_]+)"))
 def _(backends: Any, n: str, table: str) -> None:
-    (count,), = _read(backends, f"SELECT count(*) FROM {table}")  # table names come from the feature file
+    (count,), = read_sqlite(backends, f"SELECT count(*) FROM {table}")  # table names come from the feature file
     assert count == int(n), f"expected {n} rows in {table} on disk, found {count}"
 
 
@@ -41,7 +33,7 @@ def _(backends: Any, n: str, table: str) -> None:
 def _(backends: Any, guest: Any, value: str) -> None:
     sql_value = guest.exports.funcs["query"].params[1][1].element  # sql-value, from the guest's own types
     want = wave.parse(value, sql_value)
-    rows = _read(backends, "SELECT v FROM items")
+    rows = read_sqlite(backends, "SELECT v FROM items")
     assert len(rows) == 1, f"expected one row on disk, found {len(rows)}"
     got = rows[0][0]
     got_value = (Variant("null") if got is None else Variant("integer", got) if isinstance(got, int)
