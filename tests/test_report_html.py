@@ -2,18 +2,10 @@
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from reports import html, results
-
-CHROMIUM = shutil.which("chromium")
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="n/a: Debian's chromium and chromium-driver are "
-                                "not installed (apt-get install chromium chromium-driver; .ci/run does)")
 
 EVIL = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
 
@@ -36,22 +28,6 @@ def _doc() -> dict[str, Any]:
                   {"name": "jco-node", "version": EVIL, "available": False, "reason": EVIL, "flags": [EVIL]}],
         guests=[{"name": "py-kv-probe", "toolchain": "componentize-py", "sha256": "a" * 64, "size_bytes": 10}],
         cells=cells)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,900",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    yield driver
-    driver.quit()
 
 
 def test_the_page_renders_the_matrix_and_a_click_shows_the_detail(browser: Any, tmp_path: Path) -> None:

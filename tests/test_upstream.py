@@ -114,11 +114,9 @@ def _doc(started: str, version: str, outcome: str, complete: bool = True) -> dic
     return doc
 
 
-def test_the_history_site_in_headless_chromium(tmp_path: Path) -> None:
-    import shutil
+def test_the_history_site_in_headless_chromium(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
 
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("n/a: Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
     runs = [_doc("2026-11-01T03:00:00+00:00", "50.0.0", "pass"),
             _doc("2026-11-02T03:00:00+00:00", "50.0.0", "fail"),       # same version: flaky
             _doc("2026-11-03T03:00:00+00:00", "50.0.1", "pass"),       # new version: a change
@@ -128,29 +126,15 @@ def test_the_history_site_in_headless_chromium(tmp_path: Path) -> None:
         (tmp_path / "in" / str(i) / "results.json").write_text(json.dumps(d))
     assert main(["site", str(tmp_path / "in"), "-o", str(tmp_path / "site")]) == 0
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium")  # type: ignore[assignment]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-    try:
-        driver.get((tmp_path / "site" / "index.html").as_uri())
-        assert "2026-11-03T03:00" in driver.find_element(By.ID, "latest").text
-        rows = driver.find_elements(By.CSS_SELECTOR, "#runs tr")
-        assert "incomplete" in rows[1].text and "2026-11-04" in rows[1].text
-        assert "flaky" in driver.find_element(By.ID, "flaky").text
-        assert "runtime 50.0.0 → 50.0.1" in driver.find_element(By.ID, "changes").text
-        assert driver.find_elements(By.CSS_SELECTOR, "#interop-chart polyline")
-        driver.find_element(By.LINK_TEXT, "full matrix").click()
-        assert driver.find_elements(By.CSS_SELECTOR, "td.cell")
-    finally:
-        driver.quit()
+    browser.get((tmp_path / "site" / "index.html").as_uri())
+    assert "2026-11-03T03:00" in browser.find_element(By.ID, "latest").text
+    rows = browser.find_elements(By.CSS_SELECTOR, "#runs tr")
+    assert "incomplete" in rows[1].text and "2026-11-04" in rows[1].text
+    assert "flaky" in browser.find_element(By.ID, "flaky").text
+    assert "runtime 50.0.0 → 50.0.1" in browser.find_element(By.ID, "changes").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#interop-chart polyline")
+    browser.find_element(By.LINK_TEXT, "full matrix").click()
+    assert browser.find_elements(By.CSS_SELECTOR, "td.cell")
 
 
 def test_a_file_of_100000_cells_is_validated_in_seconds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
