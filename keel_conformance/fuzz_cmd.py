@@ -24,12 +24,14 @@ class FuzzUsage(Exception):
 
 
 def _columns(runtimes: list[str], guests: list[Any], root: Path, services: Services,
-             refused: dict[str, str]) -> tuple[list[fuzz.Column], list[dict[str, Any]]]:
+             refused: dict[str, str], runners: list[Any]) -> tuple[list[fuzz.Column], list[dict[str, Any]]]:
+    """Every (runtime, guest) column that can run; each runner made is added to `runners`, to be closed."""
     factories = registry()
     columns: list[fuzz.Column] = []
     probes: list[dict[str, Any]] = []
     for name in runtimes:
         runner = factories[name]()
+        runners.append(runner)
         probe = runner.probe()
         probes.append({"name": name, "version": probe.version, "available": probe.available, "reason": probe.reason,
                        "flags": list(probe.flags), "origin": probe.origin, "capabilities": sorted(probe.capabilities)})
@@ -72,10 +74,11 @@ def execute(args: argparse.Namespace) -> int:
     shutil.rmtree(out / "divergences", ignore_errors=True)
     root = Path(tempfile.mkdtemp(prefix="keel-fuzz-"))
     services = Services()
+    runners: list[Any] = []
     started = results.now()
     try:
         refused: dict[str, str] = {}
-        columns, probes = _columns(runtimes, guests, root, services, refused)
+        columns, probes = _columns(runtimes, guests, root, services, refused, runners)
         if not columns:
             raise FuzzUsage("no selected runtime is available here: " + "; ".join(
                 f"{p['name']}: {p['reason']}" for p in probes))
@@ -86,8 +89,8 @@ def execute(args: argparse.Namespace) -> int:
         for d in res.divergences:
             fuzz.write_bundle(d, exports.funcs[d.function], columns, out, args.seed)
     finally:
-        for c in {id(c.runner): c for c in locals().get("columns", [])}.values():
-            c.runner.close()
+        for runner in runners:
+            runner.close()
         services.close()
         shutil.rmtree(root, ignore_errors=True)
     doc = _document(res, probes, guests, exports, args, started, refused)
@@ -147,8 +150,9 @@ def replay(bundle_path: Path) -> int:
     runtimes = sorted({c["runtime"] for c in bundle["columns"].values()})
     root = Path(tempfile.mkdtemp(prefix="keel-replay-"))
     services = Services()
+    runners: list[Any] = []
     try:
-        columns, _ = _columns(runtimes, list(guests.values()), root, services, {})
+        columns, _ = _columns(runtimes, list(guests.values()), root, services, {}, runners)
         columns = [c for c in columns if c.name in bundle["columns"]]
         g = next(iter(guests.values()))
         sig = types_for(g.path, g.sha256).export_named(g.export).funcs[bundle["function"]]  # type: ignore[union-attr]
@@ -159,8 +163,8 @@ def replay(bundle_path: Path) -> int:
                 print(f"note: {c.guest.name} was {was[:12]} in the bundle and is {c.guest.sha256[:12]} here", file=sys.stderr)
         d = fuzz.check(bundle["function"], sig, args, columns)
     finally:
-        for c in locals().get("columns", []):
-            c.runner.close()
+        for runner in runners:
+            runner.close()
         services.close()
         shutil.rmtree(root, ignore_errors=True)
     print(f"{bundle['function']}{bundle['input']}")
