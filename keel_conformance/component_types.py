@@ -164,3 +164,12 @@ def types_for(path: Path, sha256: str) -> ComponentTypes:
     tmp.write_text(json.dumps(j))
     tmp.replace(cached)
     return types
+
+
+def guest_types(guest: Any) -> ComponentTypes:
+    """The types of a GuestBuild's world: its own, or its types component's for a p1 bridge module."""
+    if guest.types_path is None:
+        return types_for(guest.path, guest.sha256)
+    import hashlib
+
+    return types_for(guest.types_path, hashlib.sha256(guest.types_path.read_bytes()).hexdigest())

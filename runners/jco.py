@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from keel_conformance.component_types import types_for
+from keel_conformance.component_types import guest_types
 from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, RuntimeCrash, SuiteError
 from keel_conformance.paths import PROJECT_ROOT, cache_dir, npm_version
 from keel_conformance.types import InterfaceSig, sig_to_json
@@ -367,7 +367,7 @@ class JcoRunner:
         return p
 
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> JcoInstance:
-        types = types_for(guest.path, guest.sha256)
+        types = guest_types(guest)
         exports = types.export_named(guest.export)
         if exports is None:
             raise NotApplicable(f"{guest.name} does not export {guest.export}")

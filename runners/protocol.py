@@ -41,6 +41,12 @@ class GuestBuild:
     toolchain: str
     toolchain_version: str
     build_command: str = ""
+    # "component" (the canonical ABI), or "wasi-p1-bridge": a WASI p1 command module
+    # that speaks the suite's framed stdio protocol (runners/_bridge.py) instead.
+    abi: str = "component"
+    # The component whose types describe the guest's world: the guest itself, unless
+    # it is a p1 bridge module (which has no component types of its own).
+    types_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 

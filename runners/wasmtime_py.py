@@ -21,6 +21,7 @@ from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, Su
 from keel_conformance.paths import cache_dir
 from keel_conformance.types import InterfaceSig
 
+from ._wasmtime_p1 import P1Host
 from ._wasmtime_values import PATCH, Converter
 from .protocol import GuestBuild, Limits, Probe
 
@@ -199,6 +200,7 @@ class WasmtimeRunner:
         self.needs_traps: dict[str, bool] = {}  # per guest sha256: does it import WASI beyond add_wasip2's?
         self.cache_hits = 0
         self.compiles = 0
+        self.p1 = P1Host()
 
     @property
     def version(self) -> str:
@@ -220,7 +222,8 @@ class WasmtimeRunner:
             version=self.version,
             flags=("epoch_interruption", f"patched: {PATCH}"),
             origin=f"PyPI wasmtime {self.version} (in process)",
-            capabilities=frozenset({"component-model", "wasi-p2", "resources", "memory-limit", "call-deadline"}),
+            capabilities=frozenset({"component-model", "wasi-p2", "resources", "memory-limit", "call-deadline",
+                                    "wasi-p1"}),
         )
 
     def load(self, guest: GuestBuild) -> tuple[wc.Component, Any]:
@@ -247,10 +250,13 @@ class WasmtimeRunner:
         self._loaded[guest.sha256] = loaded
         return loaded
 
-    def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> WasmtimeInstance:
+    def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> Any:
+        if guest.abi == "wasi-p1-bridge":
+            return self.p1.instantiate(guest, backends, limits)
         return WasmtimeInstance(self, guest, backends, limits)
 
     def close(self) -> None:
+        self.p1.close()
         if self._ticker is not None:
             self._ticker.stop.set()
         self._loaded.clear()
