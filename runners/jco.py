@@ -28,6 +28,7 @@ from keel_conformance.paths import PROJECT_ROOT, cache_dir, npm_version
 from keel_conformance.types import InterfaceSig, sig_to_json
 
 from . import _wire
+from ._jco_p1 import instantiate_p1
 from .protocol import GuestBuild, Limits, Probe
 
 JS = Path(__file__).resolve().parent / "js"
@@ -67,7 +68,7 @@ def _deno() -> str | None:
 
 XCONST = "--experimental-wasm-extended-const"
 CAPABILITIES = frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
-                          "separate-process"})
+                          "separate-process", "wasi-p1"})
 
 ENGINES = {
     e.name: e for e in (
@@ -143,16 +144,19 @@ class Launched(Protocol):
 class LocalProcess:
     """An engine as a child process; the channel is two inherited pipes."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], on_stdio: bool = False) -> None:
+        """`on_stdio` makes the channel the process's own fd 0 and 1 (for engines whose node:wasi
+        ignores the stdin/stdout options), instead of two extra descriptors."""
         to_child_r, self.wfd = os.pipe()
         self.rfd, from_child_w = os.pipe()
         self.stderr = tempfile.TemporaryFile()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-               "KEEL_RPC_IN": str(to_child_r), "KEEL_RPC_OUT": str(from_child_w), "NO_COLOR": "1",
-               "DENO_NO_UPDATE_CHECK": "1"}
-        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr,
-                                     pass_fds=(to_child_r, from_child_w), start_new_session=True)
+               "KEEL_RPC_IN": "0" if on_stdio else str(to_child_r),
+               "KEEL_RPC_OUT": "1" if on_stdio else str(from_child_w), "NO_COLOR": "1", "DENO_NO_UPDATE_CHECK": "1"}
+        stdio = (to_child_r, from_child_w) if on_stdio else (subprocess.DEVNULL, subprocess.DEVNULL)
+        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdin=stdio[0], stdout=stdio[1],
+                                     stderr=self.stderr, pass_fds=() if on_stdio else (to_child_r, from_child_w),
+                                     start_new_session=True)
         os.close(to_child_r)
         os.close(from_child_w)
 
@@ -310,12 +314,14 @@ class JcoRunner:
         """How this column's engine runs the host script."""
         return [binary, *self.engine.run, *self.engine.flags, host]
 
-    def launch(self, transpiled: Path) -> tuple[Launched, Path]:
-        """Starts an engine for one transpiled guest; returns it and where it sees the guest."""
+    def launch(self, mounted: Path, script: str = HOST.name, p1: bool = False) -> tuple[Launched, Path]:
+        """Starts an engine running `script` (in runners/js) for one guest; returns it and where it sees
+        the guest. A `p1` module's path is the script's argument, and the channel is on fd 0 and 1."""
         binary = self.engine.binary()
         if binary is None:
             raise NotApplicable(f"engine not installed ({self.engine.install_hint})")
-        return LocalProcess(self.argv(binary, str(HOST))), transpiled
+        argv = self.argv(binary, str(JS / script)) + ([str(mounted)] if p1 else [])
+        return LocalProcess(argv, on_stdio=p1), mounted
 
     def probe(self) -> Probe:
         binary = self.engine.binary()
@@ -366,7 +372,9 @@ class JcoRunner:
         self.processes[guest.sha256] = p
         return p
 
-    def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> JcoInstance:
+    def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> Any:
+        if guest.abi == "wasi-p1-bridge":
+            return instantiate_p1(self, guest, backends, limits)
         types = guest_types(guest)
         exports = types.export_named(guest.export)
         if exports is None:

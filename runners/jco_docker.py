@@ -3,7 +3,7 @@
 This is the path a nightly CI on a stock runner would use. No image registry
 is reachable, so each engine's image is made offline by `docker import` of a
 root filesystem holding only the engine binary and the shared libraries `ldd`
-lists. The host script, the preview2 shim and the transpiled guest are
+lists. The host script, the preview2 shim and the guest (transpiled, or a p1 module) are
 mounted read-only; the channel to the suite is two FIFOs in a mounted
 directory. Containers get no network, a read-only root, and memory and pid
 limits. If no Docker engine can start, every cell is `n/a` saying why.
@@ -113,7 +113,7 @@ def image_for(client: Any, engine: Engine) -> tuple[str, str]:
 class Container:
     """An engine in a container; the channel is two FIFOs in a mounted directory."""
 
-    def __init__(self, client: Any, image: str, argv: list[str], transpiled: Path) -> None:
+    def __init__(self, client: Any, image: str, argv: list[str], guest: Path) -> None:
         self.rpc = Path(tempfile.mkdtemp(prefix="keel-rpc-"))
         os.mkfifo(self.rpc / "in")
         os.mkfifo(self.rpc / "out")
@@ -123,7 +123,7 @@ class Container:
         mounts = {
             str(PROJECT_ROOT / "runners" / "js"): {"bind": f"{MOUNT}/runners/js", "mode": "ro"},
             str(PROJECT_ROOT / "node_modules"): {"bind": f"{MOUNT}/node_modules", "mode": "ro"},
-            str(transpiled): {"bind": f"{MOUNT}/guest", "mode": "ro"},
+            str(guest): {"bind": f"{MOUNT}/guest", "mode": "ro"},
             str(self.rpc): {"bind": f"{MOUNT}/rpc", "mode": "rw"},
         }
         self.container = client.containers.run(
@@ -192,11 +192,12 @@ class DockerJcoRunner(JcoRunner):
                      origin=f"{origin}: {self.image}",
                      capabilities=CAPABILITIES | {"container"})
 
-    def launch(self, transpiled: Path) -> tuple[Launched, Path]:
+    def launch(self, mounted: Path, script: str = "host.mjs", p1: bool = False) -> tuple[Launched, Path]:
         if self.client is None or self.image is None:
             raise NotApplicable("no Docker engine (the probe did not succeed)")
-        argv = self.argv(self.binary_in_image, f"{MOUNT}/runners/js/host.mjs")
-        return Container(self.client, self.image, argv, transpiled), Path(f"{MOUNT}/guest")
+        seen_as = f"{MOUNT}/guest"
+        argv = self.argv(self.binary_in_image, f"{MOUNT}/runners/js/{script}") + ([seen_as] if p1 else [])
+        return Container(self.client, self.image, argv, mounted), Path(seen_as)
 
 
 DOCKER_ENGINES = ("jco-node22", "jco-node24", "jco-node26")
