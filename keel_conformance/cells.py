@@ -39,6 +39,7 @@ class Cell:
     instantiate_ms: float | None = None
     call_ms: float | None = None  # median of this cell's calls
     calls: int | None = None
+    abi: str | None = None  # set for guests that are not components: "wasi-p1-bridge"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

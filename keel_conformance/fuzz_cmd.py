@@ -33,8 +33,7 @@ def _columns(runtimes: list[str], guests: list[Any], root: Path, services: Servi
         runner = factories[name]()
         runners.append(runner)
         probe = runner.probe()
-        probes.append({"name": name, "version": probe.version, "available": probe.available, "reason": probe.reason,
-                       "flags": list(probe.flags), "origin": probe.origin, "capabilities": sorted(probe.capabilities)})
+        probes.append(results.runtime_entry(probe))
         if probe.available:
             columns += [fuzz.Column(name, g, runner, probe, root, services) for g in guests]
     usable = []

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from fixtures.backends import Backends, Services
-from fixtures.components.build import BuildFailure, GuestSpec, build_one, load_composites, load_specs
+from fixtures.components.build import P1_BRIDGE, BuildFailure, GuestSpec, build_one, load_composites, load_specs
 from reports import expectations
 from runners import registry
 from runners.protocol import GuestBuild, Limits, Probe
@@ -95,6 +95,11 @@ class KeelState:
     def interface_of(self, guest: str) -> str:
         spec = self.specs.get(guest) or self.composites[guest]
         return spec.interface
+
+    def abi_of(self, guest: str) -> str | None:
+        """None for components (and composites of them); the tier's name for anything else."""
+        spec = self.specs.get(guest)
+        return "wasi-p1-bridge" if spec is not None and spec.toolchain in P1_BRIDGE else None
 
     def probe(self, runtime: str) -> Probe:
         if runtime not in self.probes:
@@ -410,6 +415,7 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
         instantiate_ms=info.get("instantiate_ms"),
         call_ms=round(statistics.median(info["calls"]) * 1000, 4) if info.get("calls") else None,
         calls=len(info["calls"]) if info.get("calls") else None,
+        abi=st.abi_of(cell_id.guest),
     )
     if st.journal is not None:
         line = (json.dumps(cell.to_json(), ensure_ascii=False) + "\n").encode("utf-8")

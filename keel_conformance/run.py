@@ -131,9 +131,7 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume:
         print("keel-conformance: no scenario matched the selection", file=sys.stderr)
         return 2
     st = progress.state
-    runtimes = [{"name": p.runtime, "version": p.version, "available": p.available, "reason": p.reason,
-                 "flags": list(p.flags), "origin": p.origin, "capabilities": sorted(p.capabilities)}
-                for p in st.probes.values()]
+    runtimes = [results.runtime_entry(p) for p in st.probes.values()]
     guests = [results.guest_entry(b) for b in st.builds.values()]
     guests += [results.composite_entry(c) for c in st.composites.values()]
     interrupted = code == pytest.ExitCode.INTERRUPTED

@@ -84,7 +84,7 @@ function matrix() {
   root.replaceChildren();
   const groups = new Map();
   for (const c of doc.cells) {
-    const key = `${c.interface} · ${c.guest}`;
+    const key = `${c.interface} · ${c.guest}` + (c.abi === 'wasi-p1-bridge' ? ' (WASI p1 bridge: not the canonical ABI)' : '');
     if (!groups.has(key)) groups.set(key, new Map());
     const rows = groups.get(key);
     if (!rows.has(c.scenario)) rows.set(c.scenario, new Map());
@@ -145,12 +145,12 @@ function footer() {
   const r = doc.run;
   f.append(el('p', {text: `suite ${r.suite.version} @ ${r.suite.commit || 'unknown'}${r.suite.dirty ? ' (dirty tree)' : ''} · ` +
     `${r.host.os} · ${r.host.arch} · kernel ${r.host.kernel} · Python ${r.host.python} · command: ${r.command.join(' ')}`}));
-  const rt = el('table', {}, el('tr', {}, ...['runtime', 'version', 'available', 'reason', 'flags', 'origin'].map(h => el('th', {text: h}))));
+  const rt = el('table', {}, el('tr', {}, ...['runtime', 'version', 'available', 'reason', 'flags', 'origin', 'notes'].map(h => el('th', {text: h}))));
   for (const x of doc.runtimes) rt.append(el('tr', {}, el('td', {text: x.name}), el('td', {text: x.version || ''}),
     el('td', {text: x.available ? 'yes' : 'no'}), el('td', {text: x.reason || ''}), el('td', {text: (x.flags || []).join(', ')}),
-    el('td', {text: x.origin || ''})));
-  const gt = el('table', {}, el('tr', {}, ...['guest', 'toolchain', 'bytes', 'sha256'].map(h => el('th', {text: h}))));
-  for (const g of doc.guests) gt.append(el('tr', {}, el('td', {text: g.name}),
+    el('td', {text: x.origin || ''}), el('td', {text: (x.notes || []).join(' · ')})));
+  const gt = el('table', {}, el('tr', {}, ...['guest', 'ABI', 'toolchain', 'bytes', 'sha256'].map(h => el('th', {text: h}))));
+  for (const g of doc.guests) gt.append(el('tr', {}, el('td', {text: g.name}), el('td', {text: g.abi || ''}),
     el('td', {text: `${g.toolchain} ${g.toolchain_version || ''}`}), el('td', {text: g.size_bytes == null ? '' : String(g.size_bytes)}),
     el('td', {text: g.sha256 || g.build_error || ''})));
   const be = Object.entries(doc.backends).map(([k, v]) => `${k} ${v}`).join(' · ');

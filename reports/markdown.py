@@ -26,17 +26,23 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
     return text
 
 
+def _group(c: dict[str, Any]) -> str:
+    """A (interface, guest) heading; a bridge-tier guest says it does not test the canonical ABI."""
+    tier = " (WASI p1 bridge: not the canonical ABI)" if c.get("abi") == "wasi-p1-bridge" else ""
+    return f"{c['interface']} · {c['guest']}{tier}"
+
+
 def matrix(doc: dict[str, Any], fmt: str = "github") -> str:
     """One table per (interface, guest): scenarios down, runtimes across."""
-    groups: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    groups: dict[str, dict[str, dict[str, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
     runtimes: dict[str, None] = {}
     for c in doc["cells"]:
-        groups[(c["interface"], c["guest"])][c["scenario"]][c["runtime"]] = c
+        groups[_group(c)][c["scenario"]][c["runtime"]] = c
         runtimes.setdefault(c["runtime"], None)
     parts = []
-    for (iface, guest), rows in groups.items():
+    for group, rows in groups.items():
         cols = [r for r in runtimes if any(r in row for row in rows.values())]
-        headers = [f"{iface} · {guest}"] + cols
+        headers = [group] + cols
         table = [[_label(name)] + [_cell_text(row.get(r)) for r in cols] for name, row in rows.items()]
         parts.append(tabulate(table, headers=headers, tablefmt=fmt))
     return "\n\n".join(parts)
@@ -47,7 +53,7 @@ def summary(doc: dict[str, Any], fmt: str = "github") -> str:
     counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     groups: dict[str, None] = {}
     for c in doc["cells"]:
-        key = f"{c['interface']} · {c['guest']}"
+        key = _group(c)
         groups.setdefault(key, None)
         counts[c["runtime"]][key][c["outcome"]] += 1
     rows = []
@@ -88,15 +94,18 @@ def cost_table(doc: dict[str, Any], fmt: str = "github") -> str:
 def runtimes_table(doc: dict[str, Any], fmt: str = "github") -> str:
     rows = [[r["name"], r.get("version") or "", "yes" if r["available"] else "no", r.get("reason") or "",
              ", ".join(r.get("flags") or [])] for r in doc["runtimes"]]
-    return tabulate(rows, headers=["runtime", "version", "available", "reason", "flags"], tablefmt=fmt)
+    table = tabulate(rows, headers=["runtime", "version", "available", "reason", "flags"], tablefmt=fmt)
+    notes = [f"- {r['name']}: {n}" for r in doc["runtimes"] for n in r.get("notes") or []]
+    return table + ("\n\nRuntime notes (limits met and worked within):\n\n" + "\n".join(notes) if notes else "")
 
 
 def guests_table(doc: dict[str, Any], fmt: str = "github") -> str:
-    rows = [[g["name"], f"{g['toolchain']} {g.get('toolchain_version', '')}".strip(),
+    rows = [[g["name"], g.get("abi", "component" if g.get("sha256") else ""),
+             f"{g['toolchain']} {g.get('toolchain_version', '')}".strip(),
              "" if g.get("size_bytes") is None else f"{g['size_bytes']:,}",
              {True: "yes", False: "no", None: ""}[g.get("meets_size_target")],
              (g.get("sha256") or g.get("build_error") or "")[:16]] for g in doc["guests"]]
-    return tabulate(rows, headers=["guest", "toolchain", "bytes", "< 1 MB", "sha256 / build error"], tablefmt=fmt)
+    return tabulate(rows, headers=["guest", "ABI", "toolchain", "bytes", "< 1 MB", "sha256 / build error"], tablefmt=fmt)
 
 
 def _expectation(c: dict[str, Any]) -> str:

