@@ -98,8 +98,10 @@ class KeelState:
 
     def abi_of(self, guest: str) -> str | None:
         """None for components (and composites of them); the tier's name for anything else."""
-        spec = self.specs.get(guest)
-        return "wasi-p1-bridge" if spec is not None and spec.toolchain in P1_BRIDGE else None
+        if guest in self.composites:
+            abis = {self.abi_of(m) for m in self.composites[guest].members.values()}
+            return abis.pop() if len(abis) == 1 else None
+        return "wasi-p1-bridge" if self.specs[guest].toolchain in P1_BRIDGE else None
 
     def probe(self, runtime: str) -> Probe:
         if runtime not in self.probes:
