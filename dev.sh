@@ -35,6 +35,25 @@ setup() {
     fi
 }
 
+# The C guests of the WASI p1 bridge tier (c-p1-*) need Debian's clang-14, lld-14 and wasi-libc;
+# both commands build guests, so both install them where they can (root with apt-get).
+setup_c() {
+    if command -v clang-14 >/dev/null 2>&1 && command -v wasm-ld-14 >/dev/null 2>&1 \
+        && [ -f /usr/lib/wasm32-wasi/crt1-command.o ]; then
+        return
+    fi
+    local pkgs="clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "dev.sh: installing $pkgs for the p1 bridge guests" >&2
+        if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs) \
+            >/tmp/keel-apt-c.log 2>&1; then
+            echo "dev.sh: $pkgs could not be installed (log: /tmp/keel-apt-c.log); the c-p1-* guests will not build" >&2
+        fi
+    else
+        echo "dev.sh: the c-p1-* guests need $pkgs (apt-get install as root); they will not build" >&2
+    fi
+}
+
 # Engine builds for the matrix's JavaScript columns (~700 MB): Node 22/24/26 and Bun from npm,
 # Deno from PyPI. Only the matrix needs them; the tests run on whatever engines are present.
 setup_engines() {
@@ -58,12 +77,14 @@ shift || true
 case "$cmd" in
     matrix)
         setup
+        setup_c
         setup_engines
         .venv/bin/keel-conformance build-fixtures
         exec .venv/bin/keel-conformance run "$@"
         ;;
     test)
         setup
+        setup_c
         # A private temp root: another pytest session on this machine cleaning up its own numbered
         # directories can then never remove this session's SQLite and RocksDB files under it.
         exec .venv/bin/python -m pytest --basetemp "$(mktemp -d -t keel-test-XXXXXX)/t" "$@"

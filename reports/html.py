@@ -84,7 +84,7 @@ function matrix() {
   root.replaceChildren();
   const groups = new Map();
   for (const c of doc.cells) {
-    const key = `${c.interface} · ${c.guest}` + (c.abi === 'wasi-p1-bridge' ? ' (WASI p1 bridge: not the canonical ABI)' : '');
+    const key = `${c.interface} · ${c.guest}` + (c.abi === 'wasi-p1-bridge' ? ' † WASI p1 bridge: not the canonical ABI' : '');
     if (!groups.has(key)) groups.set(key, new Map());
     const rows = groups.get(key);
     if (!rows.has(c.scenario)) rows.set(c.scenario, new Map());

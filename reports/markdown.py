@@ -26,10 +26,20 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
     return text
 
 
+BRIDGE_MARK = "†"
+BRIDGE_NOTE = f"{BRIDGE_MARK} WASI p1 bridge guest: a command module speaking the suite's framed stdio protocol; " \
+    "it runs the same scenarios on the same backends but does not exercise the canonical ABI."
+
+
 def _group(c: dict[str, Any]) -> str:
-    """A (interface, guest) heading; a bridge-tier guest says it does not test the canonical ABI."""
-    tier = " (WASI p1 bridge: not the canonical ABI)" if c.get("abi") == "wasi-p1-bridge" else ""
-    return f"{c['interface']} · {c['guest']}{tier}"
+    """A (interface, guest) heading; a bridge-tier guest is marked, as it does not test the canonical ABI."""
+    mark = f" {BRIDGE_MARK}" if c.get("abi") == "wasi-p1-bridge" else ""
+    return f"{c['interface']} · {c['guest']}{mark}"
+
+
+def _bridge_note(doc: dict[str, Any]) -> list[str]:
+    """The footnote for the † mark, where a table shows it."""
+    return ["", BRIDGE_NOTE] if any(c.get("abi") == "wasi-p1-bridge" for c in doc["cells"]) else []
 
 
 def matrix(doc: dict[str, Any], fmt: str = "github") -> str:
@@ -68,7 +78,7 @@ def summary(doc: dict[str, Any], fmt: str = "github") -> str:
             others = " ".join(f"{Outcome(o).symbol}{k}" for o, k in sorted(n.items()) if o != "pass")
             row.append(f"{n.get('pass', 0)}/{total}" + (f" {others}" if others else ""))
         rows.append(row)
-    return tabulate(rows, headers=["runtime"] + list(groups), tablefmt=fmt)
+    return "\n".join([tabulate(rows, headers=["runtime"] + list(groups), tablefmt=fmt), *_bridge_note(doc)])
 
 
 def interop_table(doc: dict[str, Any], fmt: str = "github") -> str:
@@ -179,6 +189,7 @@ def document(doc: dict[str, Any]) -> str:
         "## Matrix",
         "",
         matrix(doc),
+        *_bridge_note(doc),
     ]
     if doc.get("divergences"):
         lines += ["", "## Divergences", "", "Shrunk inputs on which runtimes disagreed; replay each with "
