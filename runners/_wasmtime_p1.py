@@ -25,6 +25,13 @@ from .protocol import GuestBuild, Limits
 JOIN_S = 5.0
 
 
+def epoch_engine() -> wasmtime.Engine:
+    """An engine whose stores can be interrupted by advancing its epoch."""
+    cfg = wasmtime.Config()
+    cfg.epoch_interruption = True
+    return wasmtime.Engine(cfg)
+
+
 class P1Module:
     """One running command module and its stdio."""
 
@@ -108,9 +115,7 @@ class P1Host:
     @property
     def engine(self) -> wasmtime.Engine:
         if self._engine is None:
-            cfg = wasmtime.Config()
-            cfg.epoch_interruption = True
-            self._engine = wasmtime.Engine(cfg)
+            self._engine = epoch_engine()
         return self._engine
 
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> BridgeInstance:

@@ -21,7 +21,7 @@ from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, Su
 from keel_conformance.paths import cache_dir
 from keel_conformance.types import InterfaceSig
 
-from ._wasmtime_p1 import P1Host
+from ._wasmtime_p1 import P1Host, epoch_engine
 from ._wasmtime_values import PATCH, Converter
 from .protocol import GuestBuild, Limits, Probe
 
@@ -209,9 +209,7 @@ class WasmtimeRunner:
     @property
     def engine(self) -> wasmtime.Engine:
         if self._engine is None:
-            cfg = wasmtime.Config()
-            cfg.epoch_interruption = True
-            self._engine = wasmtime.Engine(cfg)
+            self._engine = epoch_engine()
             self._ticker = _Ticker(self._engine)
         return self._engine
 

@@ -7,26 +7,15 @@
 // implemented here: each call goes back to Python, which serves it from the
 // same backends every runtime uses. Values cross as JSON typed by the WIT
 // type tree the suite sends at init (see runners/_wire.py).
-import { openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { readFileSync, readSync, writeSync } from "node:fs";
 import { Buffer } from "node:buffer";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import * as shim from "@bytecodealliance/preview2-shim";
+import { openChannel } from "./channel.mjs";
 
-// The channel is two inherited pipes (a descriptor number) or two FIFOs (a
-// path, for engines in containers). Deno's node:fs cannot use an inherited
-// descriptor number, but every engine can open the same pipe through /dev/fd.
-function open(spec, flags) {
-  const path = spec.startsWith("/") ? spec : `/dev/fd/${spec}`;
-  try {
-    return openSync(path, flags);
-  } catch (e) {
-    if (spec.startsWith("/")) throw e;
-    return Number(spec);
-  }
-}
-const IN = open(process.env.KEEL_RPC_IN, "r");
-const OUT = open(process.env.KEEL_RPC_OUT, "w");
+const IN = openChannel(process.env.KEEL_RPC_IN, "r");
+const OUT = openChannel(process.env.KEEL_RPC_OUT, "w");
 
 function writeAll(buf) {
   let off = 0;

@@ -5,19 +5,11 @@
 // A trap is reported on stderr as `keel-p1: trap: <message>`, exit code 70.
 //   <engine> p1-host.mjs <module.wasm>
 // (The global `process` only: importing from node:process makes fd 0 non-blocking.)
-import { openSync, readFileSync, writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
+import { openChannel } from "./channel.mjs";
 
-function open(spec, flags) {
-  const path = spec.startsWith("/") ? spec : `/dev/fd/${spec}`;
-  try {
-    return openSync(path, flags);
-  } catch (e) {
-    if (spec.startsWith("/")) throw e;
-    return Number(spec);
-  }
-}
-const IN = open(process.env.KEEL_RPC_IN, "r");
-const OUT = open(process.env.KEEL_RPC_OUT, "w");
+const IN = openChannel(process.env.KEEL_RPC_IN, "r");
+const OUT = openChannel(process.env.KEEL_RPC_OUT, "w");
 
 function frame(tag, text) {
   const s = Buffer.from(text, "utf8");
