@@ -1,5 +1,7 @@
 Feature: hostile — a guest that misbehaves costs one cell, never the run
-  The wat-hostile guest (a 2 KB hand-written core module) misbehaves on purpose.
+  The wat-hostile guest (a 2 KB hand-written core module) misbehaves on purpose;
+  c-p1-hostile does the same over the WASI p1 bridge, where the bad string and
+  the bad variant are a length past the end of its frame and an index naming no case.
   A conformant runtime contains each misbehaviour in the call that caused it:
   the matrix shows the outcome the runtime produced (timeout, trap) with its own
   message, and the next scenario runs on a fresh instance as if nothing happened.

@@ -34,7 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from keel_conformance import types as T
-from keel_conformance.outcomes import GuestTimeout, SuiteError
+from keel_conformance.component_types import guest_types
+from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, SuiteError
 from keel_conformance.types import InterfaceSig
 from keel_conformance.values import Err, Ok, Resource, Some, Variant
 
@@ -274,12 +275,13 @@ class BridgeInstance:
         while True:
             try:
                 r = self.frames.next(deadline)
+                if time.monotonic() > deadline:  # the deadline covers host time too, as an epoch deadline does
+                    raise TimeoutError
             except TimeoutError:
                 self.on_timeout()
                 raise GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s; the module was stopped") from None
             except ProtocolError as e:
-                self.pipe.kill()
-                raise SuiteError(f"the bridge guest broke the protocol: {e}") from None
+                raise self._refused(e) from None
             if r is None:
                 if host_error is not None:
                     raise SuiteError(f"host backend raised {host_error!r}") from host_error
@@ -300,8 +302,17 @@ class BridgeInstance:
                 else:
                     raise ProtocolError(f"unknown frame tag {tag!r}")
             except ProtocolError as e:
-                self.pipe.kill()
-                raise SuiteError(f"the bridge guest broke the protocol: {e}") from None
+                raise self._refused(e) from None
+
+    def _refused(self, e: ProtocolError) -> GuestTrap:
+        """A guest that writes what the protocol cannot carry is stopped, as a canonical-ABI host traps on
+        a value it cannot lift."""
+        self.pipe.kill()
+        return GuestTrap(f"the host refused the guest's frame: {e}")
+
+    def kill_runtime(self) -> None:
+        """For runners whose module lives in a process of its own ("separate-process")."""
+        self.pipe.sigkill()  # type: ignore[attr-defined]
 
     def _import(self, name: str) -> InterfaceSig:
         if name in self.imports:
@@ -338,10 +349,15 @@ class BridgeInstance:
         self.pipe.kill()
 
 
-def bridge_imports(types: Any, guest_name: str, backends: Mapping[str, Any]) -> dict[str, InterfaceSig]:
-    """The world's non-WASI imports, checked against the backends a scenario provides."""
+def bridge_world(guest: Any, backends: Mapping[str, Any]) -> tuple[InterfaceSig, dict[str, InterfaceSig]]:
+    """A bridge guest's export under test and its non-WASI imports, from its world's types component,
+    the imports checked against the backends a scenario provides."""
+    types = guest_types(guest)
+    exports = types.export_named(guest.export)
+    if exports is None:
+        raise NotApplicable(f"{guest.name}'s world does not export {guest.export}")
     imports = {n: s for n, s in types.imports.items() if not n.startswith("wasi:")}
     missing = [n for n in imports if n not in backends]
     if missing:
-        raise SuiteError(f"{guest_name} imports {', '.join(missing)}, which no host backend provides")
-    return imports
+        raise SuiteError(f"{guest.name} imports {', '.join(missing)}, which no host backend provides")
+    return exports, imports

@@ -16,10 +16,9 @@ from typing import Any
 
 import wasmtime
 
-from keel_conformance.component_types import guest_types
 from keel_conformance.outcomes import GuestTrap, NotApplicable, RuntimeCrash
 
-from ._bridge import BridgeInstance, ChunkQueue, bridge_imports
+from ._bridge import BridgeInstance, ChunkQueue, bridge_world
 from .protocol import GuestBuild, Limits
 
 JOIN_S = 5.0
@@ -119,11 +118,7 @@ class P1Host:
         return self._engine
 
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> BridgeInstance:
-        types = guest_types(guest)
-        exports = types.export_named(guest.export)
-        if exports is None:
-            raise NotApplicable(f"{guest.name}'s world does not export {guest.export}")
-        imports = bridge_imports(types, guest.name, backends)
+        exports, imports = bridge_world(guest, backends)
         if guest.sha256 not in self._modules:
             try:
                 self._modules[guest.sha256] = wasmtime.Module.from_file(self.engine, str(guest.path))

@@ -12,7 +12,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from keel_conformance.component_types import guest_types
 from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, RuntimeCrash, SuiteError
@@ -28,7 +27,8 @@ from keel_conformance.paths import PROJECT_ROOT, cache_dir, npm_version
 from keel_conformance.types import InterfaceSig, sig_to_json
 
 from . import _wire
-from ._jco_p1 import instantiate_p1
+from ._p1_process import p1_instance
+from ._process import Launched, LocalProcess
 from .protocol import GuestBuild, Limits, Probe
 
 JS = Path(__file__).resolve().parent / "js"
@@ -126,79 +126,6 @@ class _Channel:
         deadline = time.monotonic() + timeout_s
         n = int.from_bytes(self._read(4, deadline), "big")
         return json.loads(self._read(n, deadline))  # type: ignore[no-any-return]
-
-
-class Launched(Protocol):
-    """A started engine: the suite's ends of the channel, and how to watch and stop it."""
-
-    rfd: int
-    wfd: int
-
-    def alive(self) -> bool: ...
-
-    def death(self) -> str: ...
-
-    def kill(self) -> None: ...
-
-    def sigkill(self) -> None:
-        """Kills the engine the way the OOM killer would: no cleanup, ends stay open."""
-        ...
-
-
-class LocalProcess:
-    """An engine as a child process; the channel is two inherited pipes."""
-
-    def __init__(self, argv: list[str], on_stdio: bool = False) -> None:
-        """`on_stdio` makes the channel the process's own fd 0 and 1 (for engines whose node:wasi
-        ignores the stdin/stdout options), instead of two extra descriptors."""
-        to_child_r, self.wfd = os.pipe()
-        self.rfd, from_child_w = os.pipe()
-        self.stderr = tempfile.TemporaryFile()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-               "KEEL_RPC_IN": "0" if on_stdio else str(to_child_r),
-               "KEEL_RPC_OUT": "1" if on_stdio else str(from_child_w), "NO_COLOR": "1", "DENO_NO_UPDATE_CHECK": "1"}
-        stdio = (to_child_r, from_child_w) if on_stdio else (subprocess.DEVNULL, subprocess.DEVNULL)
-        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdin=stdio[0], stdout=stdio[1],
-                                     stderr=self.stderr, pass_fds=() if on_stdio else (to_child_r, from_child_w),
-                                     start_new_session=True)
-        os.close(to_child_r)
-        os.close(from_child_w)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def death(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        self.stderr.seek(0)
-        return describe_exit(code, self.stderr.read())
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        close_fds(self.rfd, self.wfd)
-
-    def sigkill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-
-
-def describe_exit(code: int | None, stderr: bytes) -> str:
-    how = ("still running" if code is None else f"killed by {signal.Signals(-code).name}" if code < 0
-           else f"killed by {signal.Signals(code - 128).name}" if 128 < code < 160 else f"exit {code}")
-    tail = stderr[-600:].decode("utf-8", "replace").strip().splitlines()
-    return how + (f"; stderr: {tail[-1]}" if tail else "")
-
-
-def close_fds(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 class EngineProcess:
@@ -377,8 +304,9 @@ class JcoRunner:
         return p
 
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> Any:
-        if guest.abi == "wasi-p1-bridge":
-            return instantiate_p1(self, guest, backends, limits)
+        if guest.abi == "wasi-p1-bridge":  # under the engine's own node:wasi
+            launched, _ = self.launch(guest.path, "p1-host.mjs", p1=True)
+            return p1_instance(launched, guest, backends, limits)
         types = guest_types(guest)
         exports = types.export_named(guest.export)
         if exports is None:

@@ -25,7 +25,8 @@ from typing import Any
 from keel_conformance.outcomes import NotApplicable
 from keel_conformance.paths import PROJECT_ROOT, cache_dir
 
-from .jco import CAPABILITIES, ENGINES, Engine, JcoRunner, Launched, close_fds, describe_exit, jco_version
+from ._process import Launched, close_fds, describe_exit
+from .jco import CAPABILITIES, ENGINES, Engine, JcoRunner, jco_version
 from .protocol import Probe
 
 MOUNT = "/keel"

@@ -8,7 +8,6 @@ fails, the call outlives its deadline.
 from __future__ import annotations
 
 import struct
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,14 +183,20 @@ def test_calls_and_host_requests_cross_the_bridge_to_a_real_rocksdb(runner: Any,
     backends.close()
 
 
-def test_a_guest_that_aborts_is_a_trap_in_the_runtimes_words(runner: Any, kv: GuestBuild, tmp_path: Path) -> None:
-    backends = Backends(tmp_path)
-    inst = runner.instantiate(kv, backends, Limits())
-    inst.exports.funcs["no-such"] = T.FuncSig("no-such", (), None)  # the guest answers unknown names by aborting
-    with pytest.raises(GuestTrap, match="unreachable"):
-        inst.call("no-such", [])
+def test_a_guest_that_traps_is_a_trap_in_the_runtimes_words(runner: Any, builds: dict[str, GuestBuild],
+                                                             tmp_path: Path) -> None:
+    inst = runner.instantiate(builds["c-p1-hostile"], Backends(tmp_path), Limits())
+    with pytest.raises(GuestTrap, match="(?i)unreachable"):
+        inst.call("crash", [])
     inst.close()
-    backends.close()
+
+
+def test_a_frame_the_protocol_cannot_carry_is_refused_as_a_trap(runner: Any, builds: dict[str, GuestBuild],
+                                                                tmp_path: Path) -> None:
+    inst = runner.instantiate(builds["c-p1-hostile"], Backends(tmp_path), Limits())
+    with pytest.raises(GuestTrap, match="variant index 7 names no case"):
+        inst.call("bad-variant", [])
+    inst.close()
 
 
 def test_a_failing_host_backend_is_the_suites_error_not_the_guests_trap(runner: Any, kv: GuestBuild,
@@ -209,24 +214,13 @@ def test_a_failing_host_backend_is_the_suites_error_not_the_guests_trap(runner: 
     backends.close()
 
 
-def test_a_call_past_its_deadline_is_a_timeout_and_the_next_instance_works(runner: Any, kv: GuestBuild,
-                                                                            tmp_path: Path) -> None:
-    backends = Backends(tmp_path)
-    inst = runner.instantiate(kv, backends, Limits(call_timeout_s=0.5))
-    release = threading.Event()
-    real_get = backends[KV].functions["get"]
-
-    def slow(key: str) -> Any:
-        release.wait(5)
-        return real_get(key)
-
-    backends[KV].functions["get"] = slow
+def test_a_looping_guest_is_stopped_at_its_deadline_and_the_next_instance_works(
+        runner: Any, builds: dict[str, GuestBuild], tmp_path: Path) -> None:
+    hostile = builds["c-p1-hostile"]
+    inst = runner.instantiate(hostile, Backends(tmp_path), Limits(call_timeout_s=0.5))
     with pytest.raises(GuestTimeout, match="exceeded 0.5 s"):
-        inst.call("get", ["k"])
-    release.set()
+        inst.call("spin", [])
     inst.close()
-    backends[KV].functions["get"] = real_get
-    again = runner.instantiate(kv, backends, Limits())
-    assert again.call("exists", ["k"]) == Ok(False)
+    again = runner.instantiate(hostile, Backends(tmp_path), Limits())
+    assert again.call("ping", [41]) == 42
     again.close()
-    backends.close()

@@ -1,7 +1,11 @@
-"""The p1 bridge tier on JavaScript engines: a bridge module under the engine's own `node:wasi`.
+"""A p1 bridge module in a process (or container) of its own, one per instance.
 
-One engine process (or container) per instance runs runners/js/p1-host.mjs,
-which hands the suite's channel to the module as its stdin and stdout.
+A loader in that process — runners/js/p1-host.mjs under a JavaScript
+engine's node:wasi, runners/_wasmer_worker.py under wasmer-sdk — hands the
+suite's channel to the module as its stdin and stdout. Before the module
+starts it writes one frame: `S` + what runs it, or `N` + why it cannot. A
+trap is its stderr line `keel-p1: trap: <message>`. Killing the process is
+what stops a module that does not stop itself.
 """
 from __future__ import annotations
 
@@ -11,14 +15,13 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from keel_conformance.component_types import guest_types
 from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, RuntimeCrash
 
-from ._bridge import BridgeInstance, FrameReader, ProtocolError, bridge_imports
+from ._bridge import BridgeInstance, FrameReader, ProtocolError, bridge_world
 from .protocol import GuestBuild, Limits
 
 if TYPE_CHECKING:
-    from .jco import JcoRunner, Launched
+    from ._process import Launched
 
 START_TIMEOUT_S = 60.0
 TRAP = "keel-p1: trap: "
@@ -50,32 +53,35 @@ class LaunchedPipe:
             return GuestTrap(death.split(TRAP, 1)[1])
         if death.startswith("exit "):
             return GuestTrap(f"the module ended before answering ({death})")
-        return RuntimeCrash(f"the engine died under the module: {death}")
+        return RuntimeCrash(f"the process hosting the module died: {death}")
 
     def kill(self) -> None:
         self.launched.kill()
 
+    def sigkill(self) -> None:
+        self.launched.sigkill()
 
-def instantiate_p1(runner: JcoRunner, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> BridgeInstance:
-    types = guest_types(guest)
-    exports = types.export_named(guest.export)
-    if exports is None:
-        raise NotApplicable(f"{guest.name}'s world does not export {guest.export}")
-    imports = bridge_imports(types, guest.name, backends)
-    launched, _ = runner.launch(guest.path, "p1-host.mjs", p1=True)
+
+def p1_instance(launched: Launched, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> BridgeInstance:
+    """The instance, once the loader has said the module started; the process is stopped otherwise."""
     pipe = LaunchedPipe(launched)
+    try:
+        exports, imports = bridge_world(guest, backends)
+    except Exception:
+        pipe.kill()
+        raise
     try:
         first = FrameReader(pipe).next(time.monotonic() + START_TIMEOUT_S)
         tag = first.take(1) if first is not None else b""
         said = first.string() if first is not None else ""
     except TimeoutError:
         pipe.kill()
-        raise GuestTimeout(f"the engine did not start the module within {START_TIMEOUT_S:g} s") from None
+        raise GuestTimeout(f"the module did not start within {START_TIMEOUT_S:g} s") from None
     except ProtocolError as e:
         pipe.kill()
-        raise RuntimeCrash(f"p1-host.mjs wrote something other than its start frame: {e}") from None
+        raise RuntimeCrash(f"the loader wrote something other than its start frame: {e}") from None
     if tag != b"S":
         reason = said if tag == b"N" else launched.death()
         pipe.kill()
-        raise NotApplicable(f"the engine cannot run the p1 module: {reason}")
+        raise NotApplicable(f"cannot run the p1 module: {reason}")
     return BridgeInstance(pipe, exports, imports, backends, limits)
