@@ -36,16 +36,19 @@ setup() {
 }
 
 # The C guests of the WASI p1 bridge tier (c-p1-*) need Debian's clang-14, lld-14 and wasi-libc;
-# both commands build guests, so both install them where they can (root with apt-get).
+# both commands build guests, so both install them where they can (apt-get as root or passwordless sudo).
 setup_c() {
     if command -v clang-14 >/dev/null 2>&1 && command -v wasm-ld-14 >/dev/null 2>&1 \
         && [ -f /usr/lib/wasm32-wasi/crt1-command.o ]; then
         return
     fi
-    local pkgs="clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32"
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    local pkgs="clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32" as_root=""
+    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        as_root="sudo -n"  # CI runners: passwordless sudo
+    fi
+    if { [ "$(id -u)" = 0 ] || [ -n "$as_root" ]; } && command -v apt-get >/dev/null 2>&1; then
         echo "dev.sh: installing $pkgs for the p1 bridge guests" >&2
-        if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs) \
+        if ! ($as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq $pkgs) \
             >/tmp/keel-apt-c.log 2>&1; then
             echo "dev.sh: $pkgs could not be installed (log: /tmp/keel-apt-c.log); the c-p1-* guests will not build" >&2
         fi
