@@ -132,6 +132,8 @@ def cmd_list_runtimes(args: argparse.Namespace) -> int:
         try:
             probe = factory().probe()
             print(f"{name:12} {'available' if probe.available else 'unavailable':12} {probe.version or ''}  {probe.reason or ''}")
+            for note in probe.notes:
+                print(f"{'':12} note: {note}")
         except Exception as e:
             print(f"{name:12} {'broken':12} {type(e).__name__}: {e}")
     return EXIT_OK

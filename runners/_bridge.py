@@ -214,6 +214,7 @@ class ChunkQueue:
 
     def __init__(self) -> None:
         self._q: queue.Queue[bytes] = queue.Queue()
+        self._ended = False
 
     def put(self, data: bytes) -> None:
         if data:
@@ -223,10 +224,14 @@ class ChunkQueue:
         self._q.put(b"")
 
     def read(self, deadline: float) -> bytes:
+        if self._ended:  # every read after the end says so at once
+            return b""
         try:
-            return self._q.get(timeout=max(0.0, deadline - time.monotonic()))
+            chunk = self._q.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise TimeoutError from None
+        self._ended = not chunk
+        return chunk
 
 
 class FrameReader:

@@ -8,6 +8,7 @@ fails, the call outlives its deadline.
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from fixtures.backends.kv import INTERFACE as KV
 from fixtures.components.build import BuildFailure, build_one, load_specs
 from keel_conformance import types as T
 from keel_conformance.component_types import guest_types
-from keel_conformance.outcomes import GuestTimeout, GuestTrap, SuiteError
+from keel_conformance.outcomes import GuestTimeout, GuestTrap, RuntimeCrash, SuiteError
 from keel_conformance.strategies import for_type
 from keel_conformance.values import Err, Ok, Some, Variant, matches
 from runners import _bridge as B
@@ -224,3 +225,15 @@ def test_a_looping_guest_is_stopped_at_its_deadline_and_the_next_instance_works(
     again = runner.instantiate(hostile, Backends(tmp_path), Limits())
     assert again.call("ping", [41]) == 42
     again.close()
+
+
+def test_a_call_after_the_guest_trapped_says_so_at_once(runner: Any, builds: dict[str, GuestBuild],
+                                                        tmp_path: Path) -> None:
+    inst = runner.instantiate(builds["c-p1-hostile"], Backends(tmp_path), Limits(call_timeout_s=5))
+    with pytest.raises(GuestTrap):
+        inst.call("crash", [])
+    started = time.monotonic()
+    with pytest.raises((GuestTrap, RuntimeCrash)):
+        inst.call("ping", [1])
+    assert time.monotonic() - started < 2, "the second call waited for its deadline instead of seeing the end"
+    inst.close()
