@@ -37,6 +37,7 @@ from tabulate import tabulate  # noqa: E402
 from fixtures.backends import Backends, Services  # noqa: E402
 from fixtures.backends.kv import INTERFACE as KV  # noqa: E402
 from fixtures.components.build import BuildFailure, build_one, load_specs  # noqa: E402
+from keel_conformance.outcomes import NotApplicable  # noqa: E402
 from keel_conformance.values import Ok  # noqa: E402
 from runners import registry  # noqa: E402
 from runners.protocol import Limits  # noqa: E402
@@ -148,35 +149,57 @@ def _cfg() -> wasmtime.Config:
     return cfg
 
 
+# The same probes as a component (the canonical ABI) and as WASI p1 bridge modules (frames on stdio).
+TIERS = {"component": ("wat-kv-probe", "wat-hostile"), "p1 bridge": ("c-p1-kv-probe", "c-p1-hostile")}
+
+
 def runtimes_section(runtimes: list[str], repeat: int, root: Path, services: Services) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     rows, scaling = [], []
+    for tier, (kv_name, ping_name) in TIERS.items():
+        r, s = _tier_section(tier, guest(kv_name), guest(ping_name), runtimes, repeat, root, services)
+        rows += r
+        scaling += s
+    return rows, scaling
+
+
+def _tier_section(tier: str, kv_guest: Any, ping_guest: Any, runtimes: list[str], repeat: int, root: Path,
+                  services: Services) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows: list[dict[str, Any]] = []
+    scaling: list[dict[str, Any]] = []
     factories = registry()
-    kv_guest, ping_guest = guest("wat-kv-probe"), guest("wat-hostile")
     for name in runtimes:
         runner = factories[name]()
         probe = runner.probe()
         if not probe.available:
-            rows.append({"runtime": name, "available": False, "reason": probe.reason})
+            rows.append({"runtime": name, "tier": tier, "available": False, "reason": probe.reason})
             continue
         try:
             b = Backends(Path(tempfile.mkdtemp(dir=root)), services)
-            runner.instantiate(kv_guest, b, Limits())  # warm: transpile, engine process, compile
-            inst_ms = median_ms(lambda: runner.instantiate(kv_guest, b, Limits()), max(5, repeat // 20))
+            try:
+                runner.instantiate(kv_guest, b, Limits())  # warm: transpile, engine process, compile
+            except NotApplicable as e:
+                rows.append({"runtime": name, "tier": tier, "available": False, "reason": str(e)})
+                continue
+            made: list[Any] = []  # closed after timing: a p1 instance is a process of its own
+            inst_ms = median_ms(lambda: made.append(runner.instantiate(kv_guest, b, Limits())), max(5, repeat // 20))
             inst = runner.instantiate(kv_guest, b, Limits())
+            made.append(inst)
             inst.call("set", ["k", b"x" * 1024])
             exists = median_ms(lambda: inst.call("exists", ["k"]), repeat)
             roundtrip = median_ms(lambda: (inst.call("set", ["k", b"y" * 1024]), inst.call("get", ["k"])), repeat)
             ping_inst = runner.instantiate(ping_guest, Backends(Path(tempfile.mkdtemp(dir=root))), Limits())
             ping = median_ms(lambda: ping_inst.call("ping", [1]), repeat)
             inst = runner.instantiate(kv_guest, b, Limits())
-            rows.append({"runtime": name, "available": True, "version": probe.version, "instantiate_ms": inst_ms,
+            made += [ping_inst, inst]
+            rows.append({"runtime": name, "tier": tier, "available": True, "version": probe.version,
+                         "instantiate_ms": inst_ms,
                          "call_no_host_ms": ping, "call_one_host_call_ms": exists, "host_call_cost_ms": exists - ping,
                          "kv_roundtrip_ms": roundtrip})
             for size in (1, 1024, 64 * 1024, 1024 * 1024):
                 value = os.urandom(size)
                 ms = median_ms(lambda: (inst.call("set", ["big", value]), inst.call("get", ["big"])),
                                max(3, repeat // 20))
-                scaling.append({"runtime": name, "what": "kv set+get", "size": size, "ms": ms})
+                scaling.append({"runtime": f"{name} ({tier})", "what": "kv set+get", "size": size, "ms": ms})
             for n in (1, 10, 100, 1000):
                 b2 = Backends(Path(tempfile.mkdtemp(dir=root)), services)
                 inst2 = runner.instantiate(kv_guest, b2, Limits())
@@ -184,8 +207,11 @@ def runtimes_section(runtimes: list[str], repeat: int, root: Path, services: Ser
                     b2[KV].functions["set"](f"p/{i:04d}", b"1")
                 ms = median_ms(lambda: inst2.call("list-keys", ["p/", None, n]), max(3, repeat // 20))
                 assert isinstance(inst2.call("list-keys", ["p/", None, n]), Ok)
-                scaling.append({"runtime": name, "what": "list-keys", "size": n, "ms": ms})
+                inst2.close()
+                scaling.append({"runtime": f"{name} ({tier})", "what": "list-keys", "size": n, "ms": ms})
                 b2.close()
+            for made_inst in made:
+                made_inst.close()
         finally:
             runner.close()
     return rows, scaling
@@ -197,7 +223,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=200)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = ap.parse_args()
-    runtimes = args.runtime or [r for r in registry() if not r.startswith("docker-") and r != "wasmer"]
+    runtimes = args.runtime or [r for r in registry() if not r.startswith("docker-")]
     root = Path(tempfile.mkdtemp(prefix="keel-bench-"))
     services = Services()
     started = time.perf_counter()
@@ -226,7 +252,7 @@ def render(doc: dict[str, Any]) -> str:
            f(r.get("raw_exists_ms", "")), f(r.get("harness_exists_ms", "")),
            f"{r['overhead_exists']:.2f}x" if "overhead_exists" in r else "",
            f"{r['overhead_roundtrip']:.2f}x" if "overhead_roundtrip" in r else ""] for r in doc["wasmtime"]]
-    rt = [[r["runtime"], r.get("version", r.get("reason", "")), f(r.get("instantiate_ms", "")),
+    rt = [[r["runtime"], r.get("tier", "component"), r.get("version", r.get("reason", ""))[:90], f(r.get("instantiate_ms", "")),
            f(r.get("call_no_host_ms", "")), f(r.get("call_one_host_call_ms", "")), f(r.get("host_call_cost_ms", "")),
            f(r.get("kv_roundtrip_ms", ""))] for r in doc["runtimes"]]
     sizes = sorted({(s["what"], s["size"]) for s in doc["scaling"]})
@@ -241,8 +267,9 @@ def render(doc: dict[str, Any]) -> str:
         "", "## wasmtime: compile, instantiate (target < 10 ms), harness vs raw per call (target <= 1.5x)", "",
         tabulate(wt, headers=["guest", "bytes", "compile cold ms", "from cache ms", "instantiate ms", "< 10 ms",
                               "raw exists ms", "harness exists ms", "overhead exists", "overhead set+get"]),
-        "", "## Every runtime (wat-kv-probe; wat-hostile ping for a call with no host call)", "",
-        tabulate(rt, headers=["runtime", "version", "instantiate ms", "call, no host call ms",
+        "", "## Every runtime, per tier (component: wat-kv-probe, wat-hostile ping for a call with no host call; "
+        "p1 bridge: c-p1-kv-probe, c-p1-hostile)", "",
+        tabulate(rt, headers=["runtime", "tier", "version", "instantiate ms", "call, no host call ms",
                               "call, 1 host call ms", "1 host call costs ms", "kv set+get 1 KiB ms"]),
         "", "## How cost grows (ms per operation)", "",
         tabulate(sc, headers=["operation", "size / keys"] + names),
