@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -231,6 +232,7 @@ def main() -> int:
                                               "py-sql-probe", "js-sql-probe", "wat-hostile"])
     rt, scaling = runtimes_section(runtimes, args.repeat, root, services)
     services.close()
+    gc.collect()  # WASI state still alive at interpreter exit makes wasmtime's runtime thread panic
     machine = {"os": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "processor": platform.processor() or platform.machine()}
     doc = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine,
