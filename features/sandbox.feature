@@ -3,6 +3,8 @@ Feature: sandbox — a guest reaches nothing of its host
   WASI. Every runner gives guests an empty WASI context: no environment
   variables, no preopened directories, no network. Conformance is that each
   attempt fails inside the guest and the host is untouched.
+  c-p1-snoop asks the same of each runtime's WASI p1 context over the bridge;
+  p1 has no call that opens a socket, so there `connect` fails without trying.
 
   Scenario: the guest sees no environment variables
     When the guest calls environment()
