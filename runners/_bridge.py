@@ -30,7 +30,7 @@ from __future__ import annotations
 import queue
 import struct
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from keel_conformance import types as T
@@ -264,11 +264,10 @@ class BridgeInstance:
     """One running p1 bridge module, called through the runner protocol."""
 
     def __init__(self, pipe: Pipe, exports: InterfaceSig, imports: Mapping[str, InterfaceSig],
-                 backends: Mapping[str, Any], limits: Limits, on_timeout: Callable[[], None] | None = None) -> None:
+                 backends: Mapping[str, Any], limits: Limits) -> None:
         self.pipe, self.exports, self.imports = pipe, exports, imports
         self.backends, self.limits = backends, limits
         self.frames = FrameReader(pipe)
-        self.on_timeout = on_timeout or pipe.kill
 
     def call(self, func: str, args: Sequence[Any]) -> Any:
         sig = self.exports.funcs.get(func)
@@ -283,7 +282,7 @@ class BridgeInstance:
                 if time.monotonic() > deadline:  # the deadline covers host time too, as an epoch deadline does
                     raise TimeoutError
             except TimeoutError:
-                self.on_timeout()
+                self.pipe.kill()
                 raise GuestTimeout(f"call exceeded {self.limits.call_timeout_s:g} s; the module was stopped") from None
             except ProtocolError as e:
                 raise self._refused(e) from None
@@ -297,15 +296,9 @@ class BridgeInstance:
                     out = None if sig.result is None else decode(sig.result, r)
                     r.done()
                     return out
-                if tag == b"H":
-                    host_error = self._serve(r) or host_error
-                elif tag == b"D":
-                    iface, resource, rep = r.string(), r.string(), r.unpack("<I")
-                    r.done()
-                    self.backends[self._import(iface).name].drop(resource, rep)
-                    self._send(frame(b"R"))
-                else:
+                if tag not in (b"H", b"D"):
                     raise ProtocolError(f"unknown frame tag {tag!r}")
+                host_error = self._serve(tag, r) or host_error
             except ProtocolError as e:
                 raise self._refused(e) from None
 
@@ -327,17 +320,25 @@ class BridgeInstance:
                 return sig
         raise ProtocolError(f"the guest asked for {name!r}, which its world does not import")
 
-    def _serve(self, r: Reader) -> BaseException | None:
+    def _serve(self, tag: bytes, r: Reader) -> BaseException | None:
+        """Answers a host function call (H) or a resource drop (D) from the backends."""
         iface = self._import(r.string())
-        fname = r.string()
-        fsig = iface.funcs.get(fname)
-        if fsig is None:
-            raise ProtocolError(f"{iface.name} has no function {fname!r}")
-        args = [decode(t, r) for _, t in fsig.params]
-        r.done()
+        backend = self.backends[iface.name]
+        if tag == b"D":
+            resource, rep = r.string(), r.unpack("<I")
+            r.done()
+            call, result = (lambda: backend.drop(resource, rep)), None
+        else:
+            fname = r.string()
+            fsig = iface.funcs.get(fname)
+            if fsig is None:
+                raise ProtocolError(f"{iface.name} has no function {fname!r}")
+            args = [decode(t, r) for _, t in fsig.params]
+            r.done()
+            call, result = (lambda: backend.functions[fname](*args)), fsig.result
         try:
-            out = self.backends[iface.name].functions[fname](*args)
-            reply = frame(b"R", b"" if fsig.result is None else values([fsig.result], [out]))
+            out = call()
+            reply = frame(b"R", b"" if result is None else values([result], [out]))
         except Exception as e:  # the suite's own bug: reported as error, never as the guest's trap
             self._send(frame(b"E", string(f"{type(e).__name__}: {e}")))
             return e
