@@ -38,6 +38,8 @@ NOTES = (
     "instance therefore runs in a worker process the suite kills at the call deadline",
     "p1 bridge: stdin must be spawned as 'pipe' (default 'closed'); stdout is an async iterator of chunks",
     "p1 bridge: modules load as bytes (a path is read as a WEBC archive, a str as a registry name)",
+    "p1 bridge: every command sees a virtual root filesystem (/bin/main, /bin/wasmer, /dev/*, empty /etc /tmp "
+    "/workspace); nothing of the host is in it, and the environment is empty",
     "p1 bridge: output_bytes (16 MiB) caps captured output only: piped stdout is not capped (24 MiB through one "
     "process seen)",
     "p1 bridge: a trap surfaces from wait() as WasmerError EXECUTION_ERROR; wasmer also prints the wasm "
