@@ -9,8 +9,6 @@ what stops a module that does not stop itself.
 """
 from __future__ import annotations
 
-import os
-import select
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, RuntimeCrash
 
 from ._bridge import BridgeInstance, FrameReader, ProtocolError, bridge_world
+from ._process import read_some, write_all
 from .protocol import GuestBuild, Limits
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._process import Launched
 
 START_TIMEOUT_S = 60.0
@@ -34,18 +35,10 @@ class LaunchedPipe:
         self.launched = launched
 
     def write(self, data: bytes) -> None:
-        while data:
-            data = data[os.write(self.launched.wfd, data):]
+        write_all(self.launched.wfd, data)
 
     def read(self, deadline: float) -> bytes:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            if select.select([self.launched.rfd], [], [], min(left, 0.25))[0]:
-                return os.read(self.launched.rfd, 1 << 16)
-            if not self.launched.alive():  # a container's FIFO never reports the end itself
-                return b""
+        return read_some(self.launched.rfd, self.launched.alive, deadline)
 
     def ended(self) -> Exception:
         death = self.launched.death()
@@ -62,14 +55,13 @@ class LaunchedPipe:
         self.launched.sigkill()
 
 
-def p1_instance(launched: Launched, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> BridgeInstance:
-    """The instance, once the loader has said the module started; the process is stopped otherwise."""
+def p1_instance(launch: Callable[[], Launched], guest: GuestBuild, backends: Mapping[str, Any],
+                limits: Limits) -> BridgeInstance:
+    """The instance, once the loader `launch` starts has said the module started; the process is stopped
+    otherwise. The guest's world is checked before any process starts."""
+    exports, imports = bridge_world(guest, backends)
+    launched = launch()
     pipe = LaunchedPipe(launched)
-    try:
-        exports, imports = bridge_world(guest, backends)
-    except Exception:
-        pipe.kill()
-        raise
     try:
         first = FrameReader(pipe).next(time.monotonic() + START_TIMEOUT_S)
         tag = first.take(1) if first is not None else b""

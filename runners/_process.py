@@ -6,9 +6,12 @@ hangs, crashes or cannot stop a guest costs one process, never the suite's.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from keel_conformance.paths import PROJECT_ROOT
@@ -85,3 +88,21 @@ def close_fds(*fds: int) -> None:
             os.close(fd)
         except OSError:
             pass
+
+
+def write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def read_some(fd: int, alive: Callable[[], bool], deadline: float, n: int = 1 << 16) -> bytes:
+    """Up to `n` bytes from `fd`; b"" once the peer is gone — at end of file, or when `alive` says so,
+    since a FIFO the suite also holds open (engines in containers) never reports the end itself."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        if select.select([fd], [], [], min(left, 0.25))[0]:
+            return os.read(fd, n)
+        if not alive():
+            return b""

@@ -19,16 +19,11 @@ import wasmtime
 from keel_conformance.outcomes import GuestTrap, NotApplicable, RuntimeCrash
 
 from ._bridge import BridgeInstance, ChunkQueue, bridge_world
+from ._process import write_all
+from ._wasmtime_common import epoch_engine, first_line, trap_message
 from .protocol import GuestBuild, Limits
 
 JOIN_S = 5.0
-
-
-def epoch_engine() -> wasmtime.Engine:
-    """An engine whose stores can be interrupted by advancing its epoch."""
-    cfg = wasmtime.Config()
-    cfg.epoch_interruption = True
-    return wasmtime.Engine(cfg)
 
 
 class P1Module:
@@ -53,7 +48,7 @@ class P1Module:
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             os.close(self.rfd)
             os.close(self.wfd)
-            raise NotApplicable(f"wasmtime cannot instantiate the module: {str(e).splitlines()[0]}") from None
+            raise NotApplicable(f"wasmtime cannot instantiate the module: {first_line(e)}") from None
         self.start = instance.exports(self.store)["_start"]
         self.outcome: BaseException | None = None
         self.code: int | None = None
@@ -72,8 +67,7 @@ class P1Module:
             self.out.close()
 
     def write(self, data: bytes) -> None:
-        while data:
-            data = data[os.write(self.wfd, data):]
+        write_all(self.wfd, data)
 
     def read(self, deadline: float) -> bytes:
         return self.out.read(deadline)
@@ -85,9 +79,7 @@ class P1Module:
         if self.thread.is_alive():
             return RuntimeCrash("the module closed its stdout but did not finish")
         if self.outcome is not None:
-            lines = [ln.strip() for ln in str(self.outcome).splitlines() if ln.strip()]
-            causes = [ln for ln in lines if ln.startswith("wasm trap:")]
-            return GuestTrap((causes[-1] if causes else lines[0] if lines else "trap") + tail)
+            return GuestTrap(trap_message(self.outcome) + tail)
         return GuestTrap(f"the module exited with code {self.code} before answering{tail}")
 
     def kill(self) -> None:
@@ -123,7 +115,7 @@ class P1Host:
             try:
                 self._modules[guest.sha256] = wasmtime.Module.from_file(self.engine, str(guest.path))
             except wasmtime.WasmtimeError as e:
-                raise NotApplicable(f"wasmtime cannot compile {guest.name}: {str(e).splitlines()[0]}") from None
+                raise NotApplicable(f"wasmtime cannot compile {guest.name}: {first_line(e)}") from None
         return BridgeInstance(P1Module(self.engine, self._modules[guest.sha256], limits), exports, imports,
                               backends, limits)
 

@@ -9,8 +9,6 @@ extra pipes, and are served by the same backends every runtime uses.
 from __future__ import annotations
 
 import json
-import os
-import select
 import shutil
 import subprocess
 import sys
@@ -28,7 +26,7 @@ from keel_conformance.types import InterfaceSig, sig_to_json
 
 from . import _wire
 from ._p1_process import p1_instance
-from ._process import Launched, LocalProcess
+from ._process import Launched, LocalProcess, read_some, write_all
 from .protocol import GuestBuild, Limits, Probe
 
 JS = Path(__file__).resolve().parent / "js"
@@ -101,22 +99,12 @@ class _Channel:
 
     def send(self, msg: dict[str, Any]) -> None:
         body = json.dumps(msg, separators=(",", ":")).encode()
-        data = len(body).to_bytes(4, "big") + body
-        while data:
-            n = os.write(self.wfd, data)
-            data = data[n:]
+        write_all(self.wfd, len(body).to_bytes(4, "big") + body)
 
     def _read(self, n: int, deadline: float) -> bytes:
         buf = b""
         while len(buf) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            if not select.select([self.rfd], [], [], min(left, 0.25))[0]:
-                if not self.alive():
-                    raise EOFError
-                continue
-            chunk = os.read(self.rfd, n - len(buf))
+            chunk = read_some(self.rfd, self.alive, deadline, n - len(buf))
             if not chunk:
                 raise EOFError
             buf += chunk
@@ -305,8 +293,7 @@ class JcoRunner:
 
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> Any:
         if guest.abi == "wasi-p1-bridge":  # under the engine's own node:wasi
-            launched, _ = self.launch(guest.path, "p1-host.mjs", p1=True)
-            return p1_instance(launched, guest, backends, limits)
+            return p1_instance(lambda: self.launch(guest.path, "p1-host.mjs", p1=True)[0], guest, backends, limits)
         types = guest_types(guest)
         exports = types.export_named(guest.export)
         if exports is None:

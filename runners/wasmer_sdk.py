@@ -90,7 +90,7 @@ class WasmerRunner:
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> Any:
         if guest.abi != "wasi-p1-bridge":
             raise NotApplicable(self.answer(guest))
-        return p1_instance(LocalProcess([sys.executable, "-m", WORKER, str(guest.path)], on_stdio=True),
+        return p1_instance(lambda: LocalProcess([sys.executable, "-m", WORKER, str(guest.path)], on_stdio=True),
                            guest, backends, limits)
 
     def close(self) -> None:

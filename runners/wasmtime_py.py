@@ -21,7 +21,8 @@ from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, Su
 from keel_conformance.paths import cache_dir
 from keel_conformance.types import InterfaceSig
 
-from ._wasmtime_p1 import P1Host, epoch_engine
+from ._wasmtime_common import epoch_engine, first_line, trap_message
+from ._wasmtime_p1 import P1Host
 from ._wasmtime_values import PATCH, Converter
 from .protocol import GuestBuild, Limits, Probe
 
@@ -165,8 +166,8 @@ class WasmtimeInstance:
         if interrupted:
             return GuestTimeout(f"{doing} exceeded {self.limits.call_timeout_s:g} s (epoch deadline)")
         if refused is None or isinstance(e, wasmtime.Trap) or "wasm trap" in str(e):
-            return GuestTrap(_trap_message(e) if doing == "call" else f"trapped during {doing}: {_trap_message(e)}")
-        return NotApplicable(f"{refused}: {_first_line(e)}")
+            return GuestTrap(trap_message(e) if doing == "call" else f"trapped during {doing}: {trap_message(e)}")
+        return NotApplicable(f"{refused}: {first_line(e)}")
 
     def close(self) -> None:
         self.funcs.clear()
@@ -176,18 +177,6 @@ class WasmtimeInstance:
 
 def _types_only(itype: Any, engine: wasmtime.Engine) -> bool:
     return not any(isinstance(v.ty, (wc.FuncType, wc.ResourceType)) for v in itype.exports(engine).values())
-
-
-def _trap_message(e: BaseException) -> str:
-    """What trapped, in wasmtime's words: the `wasm trap:` cause, not the backtrace header."""
-    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-    causes = [ln for ln in lines if ln.startswith("wasm trap:")]
-    return causes[-1] if causes else (lines[0] if lines else type(e).__name__)
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 class WasmtimeRunner:
@@ -239,7 +228,7 @@ class WasmtimeRunner:
             try:
                 component = wc.Component.from_file(self.engine, str(guest.path))
             except wasmtime.WasmtimeError as e:
-                raise NotApplicable(f"wasmtime cannot compile {guest.name}: {_first_line(e)}") from None
+                raise NotApplicable(f"wasmtime cannot compile {guest.name}: {first_line(e)}") from None
             self.compiles += 1
             tmp = cached.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(component.serialize())
