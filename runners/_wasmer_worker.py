@@ -19,13 +19,16 @@ import sys
 from pathlib import Path
 
 from keel_conformance.paths import cache_dir
+from runners._process import write_all
 
 TRAP_EXIT = 70
 
 
 def _frame(fd: int, tag: bytes, text: str) -> None:
+    # _bridge.frame's layout, written here: importing _bridge (wasmtime, for types) would add ~50 ms
+    # to every wasmer instance's start.
     s = text.encode("utf-8")
-    os.write(fd, struct.pack("<I", 1 + 4 + len(s)) + tag + struct.pack("<I", len(s)) + s)
+    write_all(fd, struct.pack("<I", 1 + 4 + len(s)) + tag + struct.pack("<I", len(s)) + s)
 
 
 async def _relay_in(process: object, channel_in: int) -> None:
@@ -57,7 +60,7 @@ async def run(module: Path, channel_in: int, channel_out: int) -> int:
     _frame(channel_out, b"S", who)
     feeding = asyncio.ensure_future(_relay_in(process, channel_in))
     async for chunk in process.stdout:
-        os.write(channel_out, chunk)
+        write_all(channel_out, chunk)
     feeding.cancel()
     try:
         output = await process.wait()
