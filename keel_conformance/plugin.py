@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from fixtures.backends import Backends, Services
-from fixtures.components.build import P1_BRIDGE, BuildFailure, GuestSpec, build_one, load_composites, load_specs
+from fixtures.components.build import BuildFailure, GuestSpec, abi_of, build_one, load_composites, load_specs
 from reports import expectations
 from runners import registry
 from runners.protocol import GuestBuild, Limits, Probe
@@ -101,7 +101,8 @@ class KeelState:
         if guest in self.composites:
             abis = {self.abi_of(m) for m in self.composites[guest].members.values()}
             return abis.pop() if len(abis) == 1 else None
-        return "wasi-p1-bridge" if self.specs[guest].toolchain in P1_BRIDGE else None
+        abi = abi_of(self.specs[guest])
+        return None if abi == "component" else abi
 
     def probe(self, runtime: str) -> Probe:
         if runtime not in self.probes:
