@@ -264,8 +264,13 @@ def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends)
     if composite is None:
         instance = _instantiate(st, keel_cell, keel_cell.guest, backends, limits, info)
     else:
-        instance = Composite({role: _instantiate(st, keel_cell, name, backends, limits, info)
-                              for role, name in composite.members.items()})
+        instance = Composite({})
+        try:
+            for role, name in composite.members.items():
+                instance.members[role] = _instantiate(st, keel_cell, name, backends, limits, info)
+        except BaseException:  # n/a or a failure in one member: the others made so far (processes, for some) go
+            instance.close()
+            raise
     yield instance
     instance.close()
 
