@@ -6,6 +6,7 @@ rely on these types whatever runtime it drives.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,7 @@ def inspect_file(path: Path) -> ComponentTypes:
     return read_types(component, engine)
 
 
+@functools.cache  # every instance of a guest asks again; the answer is read-only
 def types_for(path: Path, sha256: str) -> ComponentTypes:
     """`inspect_file`, remembered on disk by the component's sha256 (reading types compiles it)."""
     import json
@@ -170,6 +172,11 @@ def guest_types(guest: Any) -> ComponentTypes:
     """The types of a GuestBuild's world: its own, or its types component's for a p1 bridge module."""
     if guest.types_path is None:
         return types_for(guest.path, guest.sha256)
+    return _types_component(guest.types_path)
+
+
+@functools.cache
+def _types_component(path: Path) -> ComponentTypes:
     import hashlib
 
-    return types_for(guest.types_path, hashlib.sha256(guest.types_path.read_bytes()).hexdigest())
+    return types_for(path, hashlib.sha256(path.read_bytes()).hexdigest())
