@@ -69,6 +69,7 @@ class LocalProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         close_fds(self.rfd, self.wfd)
+        self.rfd = self.wfd = -1  # closed once: a second kill must not close a number reused since
 
     def sigkill(self) -> None:
         if self.proc.poll() is None:
@@ -83,7 +84,10 @@ def describe_exit(code: int | None, stderr: bytes) -> str:
 
 
 def close_fds(*fds: int) -> None:
+    """Closes each descriptor that is open; -1 stands for one already closed."""
     for fd in fds:
+        if fd < 0:
+            continue
         try:
             os.close(fd)
         except OSError:

@@ -19,7 +19,7 @@ import wasmtime
 from keel_conformance.outcomes import GuestTrap, NotApplicable, RuntimeCrash
 
 from ._bridge import BridgeInstance, ChunkQueue, bridge_world
-from ._process import write_all
+from ._process import close_fds, write_all
 from ._wasmtime_common import epoch_engine, first_line, trap_message
 from .protocol import GuestBuild, Limits
 
@@ -46,8 +46,7 @@ class P1Module:
         try:
             instance = linker.instantiate(self.store, module)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-            os.close(self.rfd)
-            os.close(self.wfd)
+            close_fds(self.rfd, self.wfd)
             raise NotApplicable(f"wasmtime cannot instantiate the module: {first_line(e)}") from None
         self.start = instance.exports(self.store)["_start"]
         self.outcome: BaseException | None = None
@@ -85,11 +84,7 @@ class P1Module:
     def kill(self) -> None:
         if self.thread.is_alive():
             self.engine.increment_epoch()  # a running module traps at its next epoch check
-        for fd in (self.wfd, self.rfd):
-            try:
-                os.close(fd)  # a module waiting on stdin sees it end
-            except OSError:
-                pass
+        close_fds(self.wfd, self.rfd)  # a module waiting on stdin sees it end
         self.wfd = self.rfd = -1
         self.thread.join(JOIN_S)
         if not self.thread.is_alive():

@@ -281,8 +281,10 @@ class JcoRunner:
     def _process(self, guest: GuestBuild, exports: InterfaceSig, imports: dict[str, InterfaceSig],
                  all_imports: list[str]) -> EngineProcess:
         p = self.processes.get(guest.sha256)
-        if p is not None and p.alive:
-            return p
+        if p is not None:
+            if p.alive:
+                return p
+            p.kill()  # a dead engine still holds its channel ends, and in Docker its container
         launched, seen_as = self.launch(self.transpile(guest))
         init = {"op": "init", "module": str(seen_as / "guest.js"), "dir": str(seen_as),
                 "exports": sig_to_json(exports), "imports": [sig_to_json(s) for s in imports.values()],

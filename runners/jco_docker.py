@@ -161,6 +161,7 @@ class Container:
         except Exception:
             pass
         close_fds(self.rfd, self.wfd)
+        self.rfd = self.wfd = -1  # closed once: a second kill must not close a number reused since
         shutil.rmtree(self.rpc, ignore_errors=True)
 
 
