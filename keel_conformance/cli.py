@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from .inputs import InputError, read_json, writable_dir, writable_file
 from .paths import PROJECT_ROOT
 
 EXIT_OK, EXIT_CELLS, EXIT_USAGE = 0, 1, 2
@@ -20,6 +22,35 @@ from reports import FILES as FORMATS  # noqa: E402
 
 class UsageFailure(Exception):
     """Ends the command with exit 2 and this one-line message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, like every other usage error (argparse would print the whole usage first)."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a deadline is a positive, finite number of seconds")
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
+DEFAULT_TIMEOUT_S = 10.0
 
 
 def _interfaces() -> dict[str, Path]:
@@ -33,9 +64,9 @@ def _interfaces() -> dict[str, Path]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="keel-conformance", description=__doc__.split("\n")[0])
+    p = _Parser(prog="keel-conformance", description=__doc__.split("\n")[0])
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the scenarios on every selected runtime and write the matrix")
     run.add_argument("--runtime", action="append", default=[], help="runtime to run (repeatable; default: all)")
@@ -43,10 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--guest", action="append", default=[], help="guest build to run (repeatable; default: all)")
     run.add_argument("--component", type=Path, help="run the --interface scenarios against this component instead")
     run.add_argument("--out", type=Path, help="output directory (default: reports/out/<timestamp>)")
-    run.add_argument("--timeout", type=float, default=10.0, help="deadline per guest call in seconds (default 10)")
+    run.add_argument("--timeout", type=_seconds, default=None,
+                     help=f"deadline per guest call in seconds (default {DEFAULT_TIMEOUT_S:g})")
     run.add_argument("-k", dest="keyword", help="only scenarios whose test id matches this pytest -k expression")
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
-    run.add_argument("--workers", type=int, default=1, help="run cells in N processes (pytest-xdist)")
+    run.add_argument("--workers", type=_at_least_one, default=1, help="run cells in N processes (pytest-xdist)")
     run.add_argument("--resume", type=Path, metavar="DIR",
                      help="finish an interrupted run in DIR: only the cells its journal lacks, same selection")
 
@@ -65,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     mg.add_argument("files", nargs="+", type=Path)
     mg.add_argument("-o", "--output", type=Path, required=True)
     mg.add_argument("--allow-mixed-versions", action="store_true", help="merge runs of different suite versions")
+    mg.add_argument("--reports", action="store_true",
+                    help="also write every report format (matrix.md, report.html, …) beside the output file")
 
     sb = sub.add_parser("submit", help="prepare a results file to send upstream (validated, scrubbed, content-addressed)")
     sb.add_argument("results", type=Path)
@@ -78,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     fz.add_argument("--runtime", action="append", default=[], help="runtime (repeatable; default: all)")
     fz.add_argument("--guest", action="append", default=[], help="guest (repeatable; default: the interface's)")
     fz.add_argument("--function", action="append", default=[], help="only these functions (repeatable)")
-    fz.add_argument("--examples", type=int, default=200, help="examples per function (default 200)")
+    fz.add_argument("--examples", type=_at_least_one, default=200, help="examples per function (default 200)")
     fz.add_argument("--seed", type=int, default=1)
     fz.add_argument("--out", type=Path)
     fz.add_argument("--replay", type=Path, metavar="BUNDLE", help="play one divergence bundle again")
@@ -91,15 +125,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already said in one line
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     try:
         return int(COMMANDS[args.command](args))
-    except UsageFailure as e:
+    except (UsageFailure, InputError) as e:
         print(f"keel-conformance: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("keel-conformance: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # an output that cannot be written: say which, whatever command met it
+        if args.debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"keel-conformance: {where}cannot write or read: {e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as e:  # a bug of ours: one line, the traceback only when asked for
         if args.debug:
             raise
@@ -144,7 +187,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     bad = 0
     for f in args.files:
-        found = check_file(f)
+        try:
+            found = check_file(f)
+        except Exception as e:  # one file's surprise must not cost the others their verdict
+            if args.debug:
+                raise
+            found = [f"cannot be checked: {type(e).__name__}: {e}"]
         if found:
             bad += 1
             for p in found[:50]:
@@ -166,18 +214,51 @@ def cmd_report(args: argparse.Namespace) -> int:
             source = source / "results.json" if (source / "results.json").exists() else source / "journal.jsonl"
         if source.suffix == ".jsonl":
             doc = from_journal(source)
-            write(doc, source.with_name("results.json"))
-            print(f"{source.with_name('results.json')} (partial: recovered from the journal)")
+            target = source.with_name("results.json")
+            existing = _loadable(target)
+            if existing is not None and _covers(existing, doc):
+                # What the run itself wrote knows more (versions, toolchains): never replace it with less.
+                print(f"{target} already holds every cell of the journal; rendering from it", file=sys.stderr)
+                doc = existing
+            else:
+                if existing is not None:
+                    doc = _with_provenance_of(doc, existing)
+                writable_file(target, "results file")
+                write(doc, target)
+                print(f"{target} (partial: recovered from the journal)")
+            source = target
         else:
             doc = load(source)
     except ResultsError as e:
         raise UsageFailure(str(e)) from None
-    except OSError as e:
-        raise UsageFailure(f"{source}: cannot read: {e.strerror}") from None
     formats = sorted(FORMATS) if not args.format or "all" in args.format else args.format
     for path in write_formats(doc, source.parent, formats):
         print(path)
     return EXIT_OK
+
+
+def _loadable(path: Path) -> dict[str, Any] | None:
+    from reports.results import ResultsError, load
+
+    try:
+        return load(path) if path.exists() else None
+    except ResultsError:
+        return None
+
+
+def _covers(have: dict[str, Any], recovered: dict[str, Any]) -> bool:
+    from .journal import cell_key
+
+    keys = {cell_key(c) for c in have["cells"]}
+    return all(cell_key(c) in keys for c in recovered["cells"])
+
+
+def _with_provenance_of(doc: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+    """A recovered document, with the runtimes and guests an earlier report of the same run knew better."""
+    runtimes = {r["name"]: r for r in earlier["runtimes"]}
+    guests = {g["name"]: g for g in earlier["guests"]}
+    return {**doc, "runtimes": [runtimes.get(r["name"], r) for r in doc["runtimes"]],
+            "guests": [guests.get(g["name"], g) for g in doc["guests"]]}
 
 
 def _load_all(paths: list[Path]) -> list[tuple[str, dict[str, Any]]]:
@@ -197,6 +278,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from reports.merge import MergeError, merge
     from reports.results import write
 
+    writable_file(args.output, "merge output")
     try:
         m = merge(_load_all(args.files), args.allow_mixed_versions)
     except MergeError as e:
@@ -208,7 +290,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         return EXIT_CELLS
     args.output.parent.mkdir(parents=True, exist_ok=True)
     write(m.doc, args.output)
-    write_formats(m.doc, args.output.parent)
+    if args.reports:
+        write_formats(m.doc, args.output.parent)
     s = m.doc["summary"]
     print(f"{args.output}: {s['cells']} cells from {len(args.files)} runs"
           + (f" ({m.duplicates} duplicate cells agreed)" if m.duplicates else ""))
@@ -219,7 +302,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     import socket
 
     from reports.results import ResultsError, load
-    from reports.submit import bundle
+    from reports.submit import SubmitError, bundle
     from reports.validate import problems
 
     try:
@@ -231,7 +314,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
         for p in found:
             print(f"{args.results}: {p}", file=sys.stderr)
         raise UsageFailure(f"{args.results}: not valid; nothing was prepared")
-    out, manifest = bundle(doc, socket.gethostname())
+    try:
+        out, manifest = bundle(doc, [socket.gethostname(), socket.getfqdn()])
+    except SubmitError as e:
+        raise UsageFailure(f"{args.results}: {e}; nothing was prepared") from None
     print(f"Prepared {out}/ (results.json + MANIFEST.json, sha256 {manifest['results_sha256'][:16]}).")
     print("Local paths and the host name were replaced by <suite>, <home>, <tmp> and <host>. To send it upstream:")
     print("  1. fork the keel-conformance repository and create a branch, e.g. results/<runtime>-<date>")
@@ -245,10 +331,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
 def cmd_site(args: argparse.Namespace) -> int:
     from reports.site import build
 
+    if not args.results_dir.is_dir():
+        raise UsageFailure(f"{args.results_dir}: not a directory of results files")
+    writable_dir(args.output, "site directory")
+    skipped: list[str] = []
     try:
-        index = build(args.results_dir, args.output)
+        index = build(args.results_dir, args.output, skipped)
     except ValueError as e:
         raise UsageFailure(str(e)) from None
+    finally:
+        for line in skipped:
+            print(f"keel-conformance: skipped {line}", file=sys.stderr)
     print(index)
     return EXIT_OK
 
@@ -263,19 +356,28 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from reports import diff
+    from reports import diff, results
     from reports.results import ResultsError, load
 
     try:
         old, new = load(args.old), load(args.new)
     except ResultsError as e:
         raise UsageFailure(str(e)) from None
-    d = diff.compare(old, new)
+    from reports.validate import scenario_names
+
+    d = diff.compare(old, new, scenario_names())
     text = diff.markdown(d)
     print(text, end="")
+    code = EXIT_CELLS if d.regression else EXIT_OK
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    return EXIT_CELLS if d.regression else EXIT_OK
+        try:
+            writable_file(args.output, "diff output")
+            results.write_text(args.output, text)
+        except (InputError, OSError) as e:  # the regression is the news; a failed copy of it must not hide it
+            print(f"keel-conformance: {e if isinstance(e, InputError) else f'{args.output}: {e.strerror}'}",
+                  file=sys.stderr)
+            return code or EXIT_USAGE
+    return code
 
 
 MAX_COMPONENT_BYTES = 64 * 1024 * 1024
@@ -295,41 +397,82 @@ def _check_expectations(runtimes: list[str]) -> None:
 
 
 def _check_component(path: Path, interface: str) -> None:
-    from fixtures.components.build import load_specs
+    """A component the user brings must be a regular file of sane size whose export has the interface's types."""
+    from fixtures.components.build import load_specs, world_types
 
     from .component_types import NotAComponent, inspect_file
+    from .inputs import read_bytes
+    from .types import signature_differences
 
     spec = next((s for s in load_specs() if s.interface == interface), None)
     assert spec is not None
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise UsageFailure(f"{path}: cannot read: {e.strerror}") from None
-    if size > MAX_COMPONENT_BYTES:
-        raise UsageFailure(f"{path}: {size:,} bytes is more than the {MAX_COMPONENT_BYTES:,} bytes a guest may have")
+    read_bytes(path, MAX_COMPONENT_BYTES, "component")  # a FIFO, a device or a huge file: refused before use
     try:
         types = inspect_file(path)
     except NotAComponent as e:
         raise UsageFailure(str(e)) from None
-    if types.export_named(spec.export) is None:
-        exported = ", ".join(types.exports) or "nothing"
-        raise UsageFailure(f"{path}: does not export {spec.export} (the {interface} probe world); it exports {exported}")
+    exported = types.export_named(spec.export)
+    if exported is None:
+        names = ", ".join(types.exports) or "nothing"
+        raise UsageFailure(f"{path}: does not export {spec.export} (the {interface} probe world); it exports {names}")
+    reference = world_types(spec.world)
+    want = inspect_file(reference).export_named(spec.export) if reference is not None else None
+    if want is None:
+        print(f"keel-conformance: note: jco is not installed, so {path.name}'s function types are not compared "
+              f"with {spec.export}'s before the run", file=sys.stderr)
+        return
+    differences = signature_differences(exported, want)
+    if differences:
+        more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
+        raise UsageFailure(f"{path}: exports {spec.export} with other types than the interface's: "
+                           f"{differences[0]}{more}")
+
+
+RESUME_KEEPS = ("no_progress", "workers", "debug", "resume", "command")
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from .run import RUN_META, execute
+
+    given = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+             if k not in RESUME_KEEPS and v not in (None, [], False)]
+    if given:
+        raise UsageFailure(f"--resume finishes a run with that run's own selection and deadline; "
+                           f"it takes no {', '.join(given)}")
+    meta_path = args.resume / RUN_META
+    if not args.resume.is_dir() or not meta_path.exists():
+        raise UsageFailure(f"{args.resume}: no {RUN_META} here; nothing to resume")
+    meta = read_json(meta_path, "run file")
+    argv = meta.get("argv") if isinstance(meta, dict) else None
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv) and isinstance(meta.get("started"), str)
+            and isinstance(meta.get("command"), list)):
+        raise UsageFailure(f"{meta_path}: not a run file this suite wrote (it needs started, command and argv)")
+    original = _parser().parse_args(argv) if argv[:1] == ["run"] else None
+    if original is None or original.resume is not None:
+        raise UsageFailure(f"{meta_path}: its argv is not that of a `run`")
+    original.no_progress = args.no_progress
+    original.workers = args.workers
+    original.timeout = original.timeout or DEFAULT_TIMEOUT_S
+    writable_dir(args.resume, "run directory")
+    known = _interfaces()
+    selected = original.interface or list(known)
+    return execute(original, [known[i] for i in selected if i in known], args.resume, resume=True, meta=meta)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .run import RUN_META, execute
+    from . import stopping
 
-    if args.resume is not None:
-        meta = args.resume / RUN_META
-        if not meta.exists():
-            raise UsageFailure(f"{args.resume}: no {RUN_META} here; nothing to resume")
-        import json
+    stopping.install()  # from here on a signal stops the run between cells, never inside one
+    try:
+        return _resume(args) if args.resume is not None else _run(args)
+    finally:
+        stopping.uninstall()
 
-        original = _parser().parse_args(json.loads(meta.read_text())["argv"])
-        original.no_progress = args.no_progress
-        known = _interfaces()
-        selected = original.interface or list(known)
-        return execute(original, [known[i] for i in selected if i in known], args.resume, resume=True)
+
+def _run(args: argparse.Namespace) -> int:
+    from .run import execute
+
+    args.timeout = args.timeout or DEFAULT_TIMEOUT_S
     known = _interfaces()
     unknown = [i for i in args.interface if i not in known]
     if unknown:
@@ -344,10 +487,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     bad = [r for r in args.runtime if r not in runtimes]
     if bad:
         raise UsageFailure(f"unknown runtime {', '.join(bad)}; known: {', '.join(runtimes)}")
+    _check_guests(args.guest, args.interface or list(known))
     _check_expectations(list(runtimes))
     selected = args.interface or list(known)
     out = args.out or PROJECT_ROOT / "reports" / "out" / dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    writable_dir(out, "run directory")
     return execute(args, [known[i] for i in selected], out)
+
+
+def _check_guests(names: list[str], interfaces: list[str]) -> None:
+    """Unknown guests, or guests none of whose interfaces is selected, select nothing: say so before running."""
+    from fixtures.components.build import load_composites, load_specs
+
+    serves = {s.name: s.interface for s in load_specs()} | {c.name: c.interface for c in load_composites()}
+    unknown = [g for g in names if g not in serves]
+    if unknown:
+        raise UsageFailure(f"unknown guest {', '.join(unknown)}; known: {', '.join(sorted(serves))}")
+    if names and not any(serves[g] in interfaces for g in names):
+        raise UsageFailure(f"no selected guest serves a selected interface ({', '.join(f'{g}: {serves[g]}' for g in names)}"
+                           f"; interfaces: {', '.join(interfaces)})")
 
 
 COMMANDS: dict[str, Any] = {

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from runners import registry
 
 from . import fuzz, wave
 from .component_types import types_for
+from .inputs import InputError, read_json
 from .outcomes import NotApplicable
 
 
@@ -68,6 +68,11 @@ def execute(args: argparse.Namespace) -> int:
     if unknown:
         raise FuzzUsage(f"unknown runtime {', '.join(unknown)}; known: {', '.join(known)}")
     guests = _guests(args.interface, args.guest)
+    exports = types_for(guests[0].path, guests[0].sha256).export_named(guests[0].export)
+    assert exports is not None
+    unknown = [f for f in args.function if f not in exports.funcs]
+    if unknown:
+        raise FuzzUsage(f"{guests[0].export} has no function {', '.join(unknown)}; it has {', '.join(exports.funcs)}")
     out = args.out or Path("reports/out") / f"fuzz-{args.interface}-seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "divergences", ignore_errors=True)
@@ -81,8 +86,6 @@ def execute(args: argparse.Namespace) -> int:
         if not columns:
             raise FuzzUsage("no selected runtime is available here: " + "; ".join(
                 f"{p['name']}: {p['reason']}" for p in probes))
-        exports = types_for(guests[0].path, guests[0].sha256).export_named(guests[0].export)
-        assert exports is not None
         res = fuzz.run(columns, exports, args.examples, args.seed, args.function or None,
                        progress=lambda f: print(f"fuzzing {f} …", file=sys.stderr))
         for d in res.divergences:
@@ -139,11 +142,21 @@ def _document(res: fuzz.FuzzResult, probes: list[dict[str, Any]], guests: list[A
     return doc
 
 
+def _is_bundle(b: Any) -> bool:
+    return (isinstance(b, dict) and isinstance(b.get("function"), str) and isinstance(b.get("input"), str)
+            and isinstance(b.get("columns"), dict) and bool(b["columns"])
+            and all(isinstance(c, dict) and all(isinstance(c.get(k), str) for k in ("guest", "runtime", "guest_sha256"))
+                    for c in b["columns"].values()))
+
+
 def replay(bundle_path: Path) -> int:
     try:
-        bundle = json.loads(bundle_path.read_text())
-    except (OSError, ValueError) as e:
-        raise FuzzUsage(f"{bundle_path}: not a readable bundle: {e}") from None
+        bundle = read_json(bundle_path, "bundle")
+    except InputError as e:
+        raise FuzzUsage(str(e)) from None
+    if not _is_bundle(bundle):
+        raise FuzzUsage(f"{bundle_path}: not a divergence bundle (fuzz writes them as divergences/<function>-<hash>/"
+                        "bundle.json, with function, input and columns)")
     names = sorted({c["guest"] for c in bundle["columns"].values()})
     guests = {g.name: g for g in _guests("values", names)}
     runtimes = sorted({c["runtime"] for c in bundle["columns"].values()})
@@ -154,8 +167,14 @@ def replay(bundle_path: Path) -> int:
         columns, _ = _columns(runtimes, list(guests.values()), root, services, {}, runners)
         columns = [c for c in columns if c.name in bundle["columns"]]
         g = next(iter(guests.values()))
-        sig = types_for(g.path, g.sha256).export_named(g.export).funcs[bundle["function"]]  # type: ignore[union-attr]
-        args = wave.parse_args(bundle["input"], sig)
+        funcs = types_for(g.path, g.sha256).export_named(g.export).funcs  # type: ignore[union-attr]
+        if bundle["function"] not in funcs:
+            raise FuzzUsage(f"{bundle_path}: {g.name} has no function {bundle['function']!r}")
+        try:
+            sig = funcs[bundle["function"]]
+            args = wave.parse_args(bundle["input"], sig)
+        except wave.WaveError as e:
+            raise FuzzUsage(f"{bundle_path}: its input is not a call of {bundle['function']}: {e}") from None
         for c in columns:
             was = bundle["columns"][c.name]["guest_sha256"]
             if was != c.guest.sha256:

@@ -7,9 +7,6 @@ Each scenario function in `step_defs/` is parametrized over every
 from __future__ import annotations
 
 import dataclasses
-import fcntl
-import json
-import os
 import statistics
 import time
 from collections.abc import Iterator
@@ -24,6 +21,8 @@ from reports import expectations
 from runners import registry
 from runners.protocol import GuestBuild, Limits, Probe
 
+from . import journal as journal_file
+from . import stopping
 from .cells import NA_PREFIX, Cell, CellId, classify
 from .component_types import NotAComponent, check_preamble
 from .outcomes import GuestTimeout, GuestTrap, NotApplicable, Outcome, RuntimeCrash, SuiteError
@@ -156,6 +155,40 @@ def pytest_configure(config: pytest.Config) -> None:
                  "keel_needs(capability): cells on runtimes without it are n/a (Gherkin tag @needs:NAME)"):
         config.addinivalue_line("markers", line)
     config.stash[_STATE] = KeelState(config)
+    st = config.stash[_STATE]
+    if st.journal is not None:  # a `keel-conformance run`: signals stop it between cells, never inside one
+        stop = stopping.install(st.journal.with_name(stopping.STOP_FILE))
+        if not hasattr(config, "workerinput"):
+            stop.on_signal.append(lambda _signum: _stop_workers(config, stop))
+
+
+def _stop_workers(config: pytest.Config, stop: stopping.StopRequest) -> None:
+    """A parallel run's controller: no new cells are handed out; the workers see the stop file."""
+    dsession = config.pluginmanager.getplugin("dsession")
+    if dsession is not None:
+        dsession.shouldstop = stop.reason
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Once a stop is asked for, no further cell starts."""
+    stop = stopping.current()
+    if stop is not None and stop.requested and _cell_id(item) is not None:
+        item.session.shouldstop = stop.reason
+        return True
+    return None
+
+
+def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
+    stop = stopping.current()
+    if stop is not None:
+        stop.cell_started()
+
+
+def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
+    stop = stopping.current()
+    if stop is not None:
+        stop.cell_ended()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -369,14 +402,21 @@ def _feature_file(item: pytest.Item) -> str:
     return f"{item.module.INTERFACE}.feature"  # type: ignore[attr-defined]
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected: what is left is the run's selection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Marks cells with a known non-pass outcome as strict xfail, so the test command agrees with the matrix;
-    on a resumed run, leaves out the cells the journal already holds."""
+    """Records the run's selection; on a resumed run leaves out the cells the journal already holds;
+    marks cells with a known non-pass outcome as strict xfail, so the test command agrees with the matrix."""
     st = state(config)
+    if st.journal is not None:
+        cells = [(i, _cell_id(i)) for i in items]
+        selection = [journal_file.SelectedCell(_feature_file(i), _scenario_label(i), c.runtime, c.guest, i.nodeid)
+                     for i, c in cells if c is not None]
+        try:
+            journal_file.record_selection(st.journal, selection)
+        except journal_file.JournalError as e:
+            raise pytest.UsageError(str(e)) from None
     if config.getoption("keel_skip_done") and st.journal is not None:
-        from reports.results import read_journal
-
-        done = {c.get("nodeid") for c in read_journal(st.journal)}
+        done = {c.get("nodeid") for c in journal_file.read(st.journal).cells}
         keep = [i for i in items if i.nodeid not in done]
         if len(keep) != len(items):
             config.hook.pytest_deselected(items=[i for i in items if i.nodeid in done])
@@ -425,12 +465,8 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
         calls=len(info["calls"]) if info.get("calls") else None,
         abi=st.abi_of(cell_id.guest),
     )
+    stop = stopping.current()
+    if stop is not None and stop.cell_disturbed():
+        return  # a signal arrived while it ran: what it ended with is not the runtime's answer; resume runs it
     if st.journal is not None:
-        line = (json.dumps(cell.to_json(), ensure_ascii=False) + "\n").encode("utf-8")
-        # One write per line under a lock: parallel workers append to the same journal.
-        with st.journal.open("ab") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-            fcntl.flock(f, fcntl.LOCK_UN)
+        journal_file.append(st.journal, cell.to_json())

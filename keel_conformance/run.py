@@ -13,8 +13,11 @@ import pytest
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fixtures.components.build import BuildFailure
 from reports import markdown, results, write_formats
 
+from . import journal as journal_file
+from . import stopping
 from .cells import MALFORMED
 from .paths import PROJECT_ROOT
 from .plugin import NO_STEPS
@@ -39,10 +42,9 @@ class _Progress:
         if report.failed:
             self.collect_errors.append(_collect_error(report))
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.progress.start()
-        self.progress.update(self.task, total=len(items), description="running cells")
+        self.progress.update(self.task, total=len(session.items), description="running cells")
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.progress.start()
@@ -58,9 +60,18 @@ class _Progress:
 
         self.progress.stop()
         self.state = state(session.config)
-        for runtime in self.state.factories:  # record every selected runtime, even one no cell reached
+        runtimes, guests = list(self.state.factories), list(self.state.specs)
+        stop = stopping.current()
+        if stop is not None and stop.requested and self.state.journal is not None:
+            # Stopping: describe what the finished cells used (in a parallel run they ran in the workers), no more.
+            done = journal_file.read(self.state.journal).cells
+            runtimes = [r for r in runtimes if r in {c["runtime"] for c in done}]
+            used = {c["guest"] for c in done}
+            used |= {m for c in self.state.composites.values() if c.name in used for m in c.members.values()}
+            guests = [g for g in guests if g in used]
+        for runtime in runtimes:  # record every selected runtime, even one no cell reached
             self.state.probe(runtime)
-        for name in self.state.specs:
+        for name in guests:
             self.state.build(name)
 
 
@@ -77,17 +88,35 @@ def _collect_error(report: pytest.CollectReport) -> str:
     return f"{where}{':' + line if line else ''}: {problem}"
 
 
-def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume: bool = False) -> int:
+def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume: bool = False,
+            meta: dict[str, Any] | None = None) -> int:
     console = Console(stderr=True)
+    stop = stopping.install(out / stopping.STOP_FILE)  # before anything is created that must be cleaned up
+    try:
+        return _execute(args, step_files, out, resume, meta, console, stop)
+    finally:
+        stopping.uninstall()
+        (out / stopping.STOP_FILE).unlink(missing_ok=True)
+
+
+def _execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume: bool, meta: dict[str, Any] | None,
+             console: Console, stop: stopping.StopRequest) -> int:
+    if stop.requested:
+        print(f"keel-conformance: {stop.reason} before any cell ran; nothing was written", file=sys.stderr)
+        return stop.exit_code
     out.mkdir(parents=True, exist_ok=True)
     journal = out / "journal.jsonl"
-    meta_path = out / RUN_META
+    (out / stopping.STOP_FILE).unlink(missing_ok=True)
     if resume:
-        meta = json.loads(meta_path.read_text())
+        assert meta is not None
+        repaired = journal_file.repair(journal)
+        if repaired.damaged:
+            print(f"keel-conformance: {journal}: repaired before resuming: {repaired.describe()}", file=sys.stderr)
     else:
-        journal.unlink(missing_ok=True)
+        for stale in (journal, journal_file.selection_path(journal), journal.with_name("journal.rejected")):
+            stale.unlink(missing_ok=True)
         meta = {"started": results.now(), "command": ["keel-conformance", *sys.argv[1:]], "argv": sys.argv[1:]}
-        meta_path.write_text(json.dumps(meta))
+        results.write_text(out / RUN_META, json.dumps(meta))
     pytest_args = [str(p) for p in step_files] + [
         "--rootdir", str(PROJECT_ROOT), "-c", str(PROJECT_ROOT / "pyproject.toml"),
         "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "testpaths=",
@@ -123,24 +152,44 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume:
         for err in progress.collect_errors:
             print(f"keel-conformance: {err}", file=sys.stderr)
         return 2
-    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) or progress.state is None:
+    interrupted = stop.requested or code == pytest.ExitCode.INTERRUPTED
+    selection = journal_file.load_selection(journal)
+    if selection is None and interrupted:
+        print(f"keel-conformance: {stop.reason if stop.requested else 'interrupted'} before any cell was selected; "
+              "no report was written", file=sys.stderr)
+        return stop.exit_code
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) or progress.state is None \
+            or selection is None:
         print(f"keel-conformance: the scenario run could not start (pytest exit {int(code)})", file=sys.stderr)
         return 2
-    done = results.read_journal(journal)
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED and not (resume and done):
-        print("keel-conformance: no scenario matched the selection", file=sys.stderr)
+    if not selection:
+        print("keel-conformance: no cell matches the selection (runtimes, interfaces, guests and -k together); "
+              "nothing was run or written", file=sys.stderr)
+        for stale in (journal, journal_file.selection_path(journal), out / RUN_META):
+            stale.unlink(missing_ok=True)
+        _remove_if_empty(out)
         return 2
+    read = journal_file.read(journal)
+    if read.damaged:
+        print(f"keel-conformance: {journal}: {read.describe()}; those lines are left out", file=sys.stderr)
+    done = read.cells
     st = progress.state
     runtimes = [results.runtime_entry(p) for p in st.probes.values()]
-    guests = [results.guest_entry(b) for b in st.builds.values()]
-    guests += [results.composite_entry(c) for c in st.composites.values()]
-    interrupted = code == pytest.ExitCode.INTERRUPTED
+    builds = [b for b in st.builds.values()]
+    used = {c["guest"] for c in done}
+    used |= {m for c in st.composites.values() if c.name in used for m in c.members.values()}
+    if interrupted:  # only what the finished cells used was probed and built
+        runtimes = [r for r in runtimes if r["name"] in {c["runtime"] for c in done}]
+        builds = [b for b in builds if (b.spec.name if isinstance(b, BuildFailure) else b.name) in used]
+    guests = [results.guest_entry(b) for b in builds]
+    guests += [results.composite_entry(c) for c in st.composites.values() if not interrupted or c.name in used]
     doc = results.assemble(started=meta["started"], finished=finished, complete=not interrupted,
                            command=meta["command"], runtimes=runtimes, guests=guests, cells=done,
-                           services=st.services.versions())
+                           services=st.services.versions(), selected=[c.key for c in selection])
     results.write(doc, out / "results.json")
     write_formats(doc, out)
-    _link_latest(out)
+    if doc["run"]["complete"]:
+        _link_latest(out)
     print(markdown.summary(doc, fmt="simple"))
     print()
     for line in markdown.problems(doc, group=True):
@@ -156,19 +205,35 @@ def execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume:
         print(f"keel-conformance: {line}", file=sys.stderr)
     if malformed:
         return 2
+    missing = len(doc["run"]["selection"].get("missing", []))
     if interrupted:
-        print(f"keel-conformance: interrupted; {len(done)} finished cells are saved in {journal} and the reports "
-              f"above are marked incomplete. Finish the rest with: keel-conformance run --resume {out}",
-              file=sys.stderr)
-        return 130
+        print(f"keel-conformance: {stop.reason if stop.requested else 'interrupted'}; {len(done)} of {len(selection)} "
+              f"cells are saved in {journal} and the reports above are marked incomplete. Finish the rest with: "
+              f"keel-conformance run --resume {out}", file=sys.stderr)
+        return stop.exit_code
+    if missing:
+        print(f"keel-conformance: {missing} of {len(selection)} selected cells have no result (a worker died?); the "
+              f"reports are marked incomplete. Run them with: keel-conformance run --resume {out}", file=sys.stderr)
+        return 1
     return 1 if s["unexpected"] else 0
 
 
+def _remove_if_empty(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
 def _link_latest(out: Path) -> None:
+    """Points `latest` beside the run at it, but only where `latest` is absent or a link the suite made."""
     latest = out.parent / "latest"
     try:
-        if latest.is_symlink() or latest.exists():
+        if latest.is_symlink():
             latest.unlink()
+        elif latest.exists():
+            print(f"keel-conformance: {latest} is not a link the suite made; left as it is", file=sys.stderr)
+            return
         latest.symlink_to(out.name)
     except OSError:
         pass  # a read-only or odd filesystem: the run's own directory is what matters

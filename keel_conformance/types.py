@@ -183,3 +183,55 @@ def sig_from_json(j: dict[str, Any]) -> InterfaceSig:
     funcs = {name: FuncSig(name, tuple((n, _req(from_json(t))) for n, t in f["params"]), from_json(f["result"]))
              for name, f in j["funcs"].items()}
     return InterfaceSig(j["name"], funcs, tuple(j["resources"]))
+
+
+def wit_text(ty: WitType | None) -> str:
+    """A type as WIT writes it (records and variants inline, since the tree keeps no type names)."""
+    if ty is None:
+        return "_"
+    if isinstance(ty, Prim):
+        return ty.kind
+    if isinstance(ty, ListT):
+        return f"list<{wit_text(ty.element)}>"
+    if isinstance(ty, OptionT):
+        return f"option<{wit_text(ty.payload)}>"
+    if isinstance(ty, ResultT):
+        return f"result<{wit_text(ty.ok)}, {wit_text(ty.err)}>"
+    if isinstance(ty, TupleT):
+        return f"tuple<{', '.join(wit_text(t) for t in ty.elements)}>"
+    if isinstance(ty, RecordT):
+        return "record { " + ", ".join(f"{n}: {wit_text(t)}" for n, t in ty.fields) + " }"
+    if isinstance(ty, VariantT):
+        return "variant { " + ", ".join(n if t is None else f"{n}({wit_text(t)})" for n, t in ty.cases) + " }"
+    if isinstance(ty, EnumT):
+        return "enum { " + ", ".join(ty.names) + " }"
+    if isinstance(ty, FlagsT):
+        return "flags { " + ", ".join(ty.names) + " }"
+    if isinstance(ty, OwnT):
+        return ty.resource
+    if isinstance(ty, BorrowT):
+        return f"borrow<{ty.resource}>"
+    return repr(ty)
+
+
+def _short(ty: WitType | None, limit: int = 70) -> str:
+    text = wit_text(ty)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def signature_differences(have: InterfaceSig, want: InterfaceSig) -> list[str]:
+    """How an exported interface differs from the one the scenarios drive, one phrase per function."""
+    out = []
+    for name, w in want.funcs.items():
+        h = have.funcs.get(name)
+        if h is None:
+            out.append(f"function {name} is missing")
+            continue
+        if len(h.params) != len(w.params):
+            out.append(f"function {name} takes {len(h.params)} parameter(s), the interface says {len(w.params)}")
+        for i, ((_, ht), (wn, wt)) in enumerate(zip(h.params, w.params, strict=False), start=1):
+            if ht != wt:
+                out.append(f"function {name}: parameter {i} ({wn}) is {_short(ht)}, the interface says {_short(wt)}")
+        if h.result != w.result:
+            out.append(f"function {name} returns {_short(h.result)}, the interface says {_short(w.result)}")
+    return out

@@ -20,15 +20,19 @@ class Diff:
     fixed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     changed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # other outcome changes
     added: list[dict[str, Any]] = field(default_factory=list)
-    removed: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)  # cells whose scenario this suite still has
+    retired: list[dict[str, Any]] = field(default_factory=list)  # cells whose scenario the suite no longer has
     versions: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
     @property
     def regression(self) -> bool:
-        return bool(self.regressed) or any(c["outcome"] in BAD for c in self.added)
+        """Newly not passing, a new cell that does not pass, or a cell that is gone though its scenario is not."""
+        return bool(self.regressed or self.removed) or any(c["outcome"] in BAD for c in self.added)
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> Diff:
+def compare(old: dict[str, Any], new: dict[str, Any], scenarios: dict[str, set[str]] | None = None) -> Diff:
+    """`scenarios` (feature file -> scenario labels of this suite version) tells a removed scenario from a lost cell;
+    without it every cell that is gone counts as lost."""
     d = Diff()
     before = {_key(c): c for c in old["cells"]}
     after = {_key(c): c for c in new["cells"]}
@@ -42,7 +46,10 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Diff:
             d.fixed.append((o, n))
         elif o["outcome"] != n["outcome"]:
             d.changed.append((o, n))
-    d.removed = [c for k, c in before.items() if k not in after]
+    for k, c in before.items():
+        if k not in after:
+            retired = scenarios is not None and c["scenario"] not in scenarios.get(c["feature"], set())
+            (d.retired if retired else d.removed).append(c)
     old_rt = {r["name"]: r.get("version") for r in old["runtimes"]}
     for r in new["runtimes"]:
         if r["name"] in old_rt and old_rt[r["name"]] != r.get("version"):
@@ -60,16 +67,19 @@ def markdown(d: Diff) -> str:
     verdict = "REGRESSED" if d.regression else "no regression"
     parts.append(f"**{verdict}** · {len(d.regressed)} newly not passing (incl. "
                  f"{sum(n['outcome'] == 'n/a' for _, n in d.regressed)} newly n/a) · {len(d.fixed)} newly passing · "
-                 f"{len(d.changed)} other changes · {len(d.added)} new cells · {len(d.removed)} cells gone")
+                 f"{len(d.changed)} other changes · {len(d.added)} new cells · {len(d.removed)} cells gone · "
+                 f"{len(d.retired)} cells of scenarios the suite removed")
     for title, pairs in (("Newly not passing", d.regressed), ("Newly passing", d.fixed), ("Other outcome changes", d.changed)):
         if pairs:
             parts += ["", f"## {title}", "", tabulate(_rows(pairs), headers=head, tablefmt="github")]
     if d.added:
         parts += ["", "## New cells", "", tabulate([[c["runtime"], c["guest"], c["scenario"], c["outcome"]] for c in d.added],
                                                      headers=["runtime", "guest", "scenario", "outcome"], tablefmt="github")]
-    if d.removed:
-        parts += ["", "## Cells no longer run", "", tabulate([[c["runtime"], c["guest"], c["scenario"]] for c in d.removed],
-                                                             headers=["runtime", "guest", "scenario"], tablefmt="github")]
+    for title, cells in (("Cells no longer run (their scenario still exists: a regression)", d.removed),
+                         ("Cells of scenarios this suite version removed", d.retired)):
+        if cells:
+            parts += ["", f"## {title}", "", tabulate([[c["runtime"], c["guest"], c["scenario"]] for c in cells],
+                                                      headers=["runtime", "guest", "scenario"], tablefmt="github")]
     if d.versions:
         parts += ["", "## Runtime versions that changed", "",
                   tabulate([[n, o or "", v or ""] for n, o, v in d.versions], headers=["runtime", "was", "now"],

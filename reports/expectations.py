@@ -99,3 +99,12 @@ def verdict(cell: dict[str, Any], expectation: Expectation | None) -> str:
             return "ok" if cell.get("feature") == "fuzz" else "xpass"
         return "unexpected"
     return "ok" if outcome in ("pass", "n/a") else "unexpected"
+
+
+def recorded_verdict(cell: dict[str, Any]) -> str:
+    """The verdict a results file's cell must carry, from its outcome and the expectation recorded with it
+    (as judged when the run was made: an entry that has expired since then does not change it)."""
+    e = cell.get("expected") or {}
+    if not e.get("outcome") or e.get("expired") or (e.get("source") == "scenario" and cell["outcome"] == "n/a"):
+        return verdict(cell, None)
+    return verdict(cell, Expectation(outcome=e["outcome"], reason=str(e.get("reason", ""))))

@@ -36,7 +36,9 @@ def merge(docs: list[tuple[str, dict[str, Any]]], allow_mixed_versions: bool = F
     runtimes: dict[str, dict[str, Any]] = {}
     guests: dict[str, dict[str, Any]] = {}
     merged_from = []
+    selected: set[tuple[str, str, str, str]] = set()
     for index, (source, d) in enumerate(docs):
+        selected |= {tuple(k) for k in d["run"].get("selection", {}).get("missing", [])}  # type: ignore[misc]
         merged_from.append({"source": source, "run": d["run"], "runtimes": d["runtimes"]})
         for r in d["runtimes"]:
             seen = runtimes.get(r["name"])
@@ -48,6 +50,7 @@ def merge(docs: list[tuple[str, dict[str, Any]]], allow_mixed_versions: bool = F
             guests.setdefault(g["name"], g)
         for c in d["cells"]:
             key = (c["feature"], c["scenario"], c["runtime"], c["guest"])
+            selected.add(key)
             cell = {k: v for k, v in c.items() if k not in ("verdict", "run")}
             cell["run"] = index
             if key in cells:
@@ -62,6 +65,7 @@ def merge(docs: list[tuple[str, dict[str, Any]]], allow_mixed_versions: bool = F
     finished = max(d["run"]["finished"] for _, d in docs)
     doc = results.assemble(started=started, finished=finished, complete=complete,
                            command=["keel-conformance", "merge", *(s for s, _ in docs)],
-                           runtimes=list(runtimes.values()), guests=list(guests.values()), cells=list(cells.values()))
+                           runtimes=list(runtimes.values()), guests=list(guests.values()), cells=list(cells.values()),
+                           selected=selected)
     doc["merged_from"] = merged_from
     return Merged(doc, conflicts, duplicates)

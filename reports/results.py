@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -15,6 +16,8 @@ from typing import Any
 
 import jsonschema
 
+from keel_conformance import journal
+from keel_conformance.inputs import InputError, read_json
 from keel_conformance.paths import PROJECT_ROOT
 
 from . import expectations
@@ -65,16 +68,24 @@ def backend_versions() -> dict[str, str]:
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Cells from a journal; a torn last line (a killed run) is dropped, not fatal."""
-    cells = []
-    if not path.exists():
-        return cells
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            cells.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return cells
+    """Cells from a journal, each once; torn lines (a killed run) are dropped, not fatal."""
+    return journal.read(path).cells
+
+
+def selection_digest(keys: Iterable[tuple[str, ...]]) -> str:
+    body = "\n".join("\t".join(k) for k in sorted(keys))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def selection_record(selected: Iterable[tuple[str, str, str, str]], cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """run.selection: how many cells the run selected, a digest of which, and those it did not finish."""
+    present = {journal.cell_key(c) for c in cells}
+    keys = set(selected) | present
+    record: dict[str, Any] = {"cells": len(keys), "sha256": selection_digest(keys)}
+    missing = sorted(keys - present)
+    if missing:
+        record["missing"] = [list(k) for k in missing]
+    return record
 
 
 def judge(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -136,12 +147,18 @@ def scores(cells: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]
 
 def assemble(*, started: str, finished: str, complete: bool, command: list[str], runtimes: list[dict[str, Any]],
              guests: list[dict[str, Any]], cells: list[dict[str, Any]],
-             services: dict[str, str] | None = None) -> dict[str, Any]:
+             services: dict[str, str] | None = None,
+             selected: Iterable[tuple[str, str, str, str]] | None = None) -> dict[str, Any]:
+    """A results document. `selected` is every cell the run set out to run (default: the cells given);
+    a run is complete only when it was not stopped and every selected cell is there exactly once."""
     judged = judge(cells)
+    keys = [journal.cell_key(c) for c in judged]
+    selection = selection_record(keys if selected is None else selected, judged)
+    complete = complete and "missing" not in selection and len(set(keys)) == len(keys)
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {"started": started, "finished": finished, "complete": complete, "suite": suite_provenance(),
-                "host": host_provenance(), "command": command},
+                "host": host_provenance(), "command": command, "selection": selection},
         "runtimes": runtimes,
         "guests": guests,
         "backends": {**backend_versions(), **(services or {})},
@@ -194,34 +211,91 @@ def validate(doc: Any, version: int = SCHEMA_VERSION) -> None:
         jsonschema.validate(doc, schema(version), format_checker=jsonschema.FormatChecker())
     except jsonschema.ValidationError as e:
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise ResultsError(f"{where}: {e.message}") from None
+        raise ResultsError(f"{where}: {e.message[:300]}") from None
+    except RecursionError:
+        raise ResultsError("nested too deeply for a results file") from None
+    found = consistency(doc)
+    if found:
+        raise ResultsError(found[0] + (f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""))
+
+
+SUMMARY_KEYS = ("cells", "outcomes", "unexpected", "interop", "rates")
+
+
+def consistency(doc: dict[str, Any]) -> list[str]:
+    """What the schema cannot say: every cell once, declared runtimes and guests, verdicts that follow from
+    outcome and expectation, a summary that is the cells' own, and the cells the run selected."""
+    found = []
     runtimes = {r["name"] for r in doc["runtimes"]}
     guests = {g["name"] for g in doc["guests"]}
+    first: dict[tuple[str, str, str, str], int] = {}
     for i, cell in enumerate(doc["cells"]):
         if cell["runtime"] not in runtimes:
-            raise ResultsError(f"cells/{i}: runtime {cell['runtime']!r} is not declared in runtimes")
+            found.append(f"cells/{i}: runtime {cell['runtime']!r} is not declared in runtimes")
         if cell["guest"] not in guests:
-            raise ResultsError(f"cells/{i}: guest {cell['guest']!r} is not declared in guests")
+            found.append(f"cells/{i}: guest {cell['guest']!r} is not declared in guests")
+        key = journal.cell_key(cell)
+        if key in first:
+            found.append(f"cells/{i}: the same cell as cells/{first[key]} ({cell['runtime']} · {cell['guest']} · "
+                         f"{cell['scenario'][:60]!r}); a cell is recorded once")
+        else:
+            first[key] = i
+        if "verdict" in cell and cell["verdict"] != expectations.recorded_verdict(cell):
+            found.append(f"cells/{i}: verdict {cell['verdict']!r} does not follow from outcome {cell['outcome']!r} "
+                         f"and its expectation ({expectations.recorded_verdict(cell)!r} does)")
+    if doc.get("schema_version") == SCHEMA_VERSION:
+        recomputed = summarize(doc["cells"])
+        for k in SUMMARY_KEYS:
+            if k in doc["summary"] and doc["summary"][k] != recomputed[k]:
+                found.append(f"summary/{k}: does not match the cells (the cells give {_short(recomputed[k])}, "
+                             f"the file says {_short(doc['summary'][k])})")
+    sel = doc["run"].get("selection")
+    if sel is not None:
+        missing = {tuple(k) for k in sel.get("missing", [])}
+        present = set(first)
+        if missing & present:
+            found.append(f"run/selection: {len(missing & present)} cell(s) listed as missing are present")
+        if len(present) + len(missing) != sel["cells"] or selection_digest(present | missing) != sel["sha256"]:
+            found.append(f"run/selection: the cells are not the {sel['cells']} the run selected ({len(present)} present, "
+                         f"{len(missing)} listed as missing): cells were added or removed after the run")
+        if doc["run"]["complete"] and missing:
+            found.append(f"run/complete: true, but {len(missing)} selected cell(s) are missing")
+    return found
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def write(doc: dict[str, Any], path: Path) -> None:
+    """Validated, then written whole or not at all (a temporary file beside it, renamed over it)."""
     validate(doc)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load(path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ResultsError(f"{path}: cannot read: {e}") from None
-    except json.JSONDecodeError as e:
-        raise ResultsError(f"{path}: not JSON: {e.msg} at line {e.lineno}") from None
+        doc = read_json(path, "results file")
+    except InputError as e:
+        raise ResultsError(str(e)) from None
     version = doc.get("schema_version") if isinstance(doc, dict) else None
     if version not in READABLE_VERSIONS:
         raise ResultsError(f"{path}: schema_version {version!r} is not one this suite reads ({READABLE_VERSIONS})")
-    validate(doc, version)
+    try:
+        validate(doc, version)
+    except ResultsError as e:
+        raise ResultsError(f"{path}: {e}") from None
     return upgrade(doc)
 
 
@@ -260,16 +334,27 @@ def composite_entry(composite: Any) -> dict[str, Any]:
             "members": dict(composite.members), "sha256": None, "size_bytes": None, "meets_size_target": None}
 
 
-def from_journal(journal: Path) -> dict[str, Any]:
+def from_journal(journal_path: Path) -> dict[str, Any]:
     """A partial results document from the journal of a run that never finished (killed, crashed).
 
     Provenance the run had not written yet is marked as unknown; `run.complete` is false.
     """
-    cells = read_journal(journal)
+    try:
+        read = journal.read(journal_path)
+        selection = journal.load_selection(journal_path)
+    except journal.JournalError as e:
+        raise ResultsError(str(e)) from None
+    cells = read.cells
     if not cells:
-        raise ResultsError(f"{journal}: no finished cell in this journal")
-    meta_path = journal.with_name("run.json")
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        raise ResultsError(f"{journal_path}: no finished cell in this journal")
+    meta_path = journal_path.with_name("run.json")
+    try:
+        meta = read_json(meta_path, "run file") if meta_path.exists() else {}
+    except InputError:
+        meta = {}
+    if not isinstance(meta, dict) or not isinstance(meta.get("started"), str) \
+            or not isinstance(meta.get("command"), list) or not all(isinstance(a, str) for a in meta["command"]):
+        meta = {}  # a damaged run.json: the journal's cells are still good; their provenance is unknown
     why = "recovered from the journal of an interrupted run; the runtime was not re-probed"
     runtimes = [{"name": r, "version": None, "available": True, "reason": why, "flags": []}
                 for r in dict.fromkeys(c["runtime"] for c in cells)]
@@ -277,4 +362,4 @@ def from_journal(journal: Path) -> dict[str, Any]:
               for g in dict.fromkeys(c["guest"] for c in cells)]
     return assemble(started=meta.get("started", now()), finished=now(), complete=False,
                     command=meta.get("command", ["keel-conformance", "run"]), runtimes=runtimes, guests=guests,
-                    cells=cells)
+                    cells=cells, selected=None if selection is None else [c.key for c in selection])

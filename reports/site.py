@@ -47,13 +47,17 @@ class Run:
         return {g["name"]: g.get("build_key") or g.get("sha256") for g in self.doc["guests"]}
 
 
-def load_runs(root: Path) -> list[Run]:
+def load_runs(root: Path, skipped: list[str] | None = None) -> list[Run]:
+    """Every results file under `root`; a results file that cannot be read is named in `skipped` and left out."""
     runs = []
     for path in sorted(root.rglob("*.json")):
         try:
             doc = results.load(path)
-        except results.ResultsError:
-            continue  # not a results file, or not one this suite can read: the site leaves it out
+        except results.ResultsError as e:
+            # Other JSON (manifests, cucumber.json, a run's run.json) is not a results file and is passed over quietly.
+            if skipped is not None and "results" in path.name:
+                skipped.append(str(e) if str(e).startswith(str(path)) else f"{path}: {e}")
+            continue
         runs.append(Run(path, doc))
     runs.sort(key=lambda r: r.doc["run"]["started"])
     previous: set[str] = set()
@@ -123,8 +127,8 @@ def _score(io: dict[str, Any]) -> str:
     return f"{pct} ({io['interop']}/{io['scenarios']})"
 
 
-def build(root: Path, out: Path) -> Path:
-    runs = load_runs(root)
+def build(root: Path, out: Path, skipped: list[str] | None = None) -> Path:
+    runs = load_runs(root, skipped)
     if not runs:
         raise ValueError(f"{root}: no results file this suite can read")
     out.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,12 @@ Every problem is listed (not just the first), each naming where it is.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+import jsonschema
+
+from keel_conformance.inputs import InputError, read_json
 
 from . import results
 
@@ -39,19 +42,25 @@ def _build_keys() -> dict[str, str]:
     for spec in load_specs():
         _, version = TOOLCHAINS[spec.toolchain]
         try:
-            keys[spec.name] = build_key(spec, version())
-        except Exception:  # a toolchain not installed here: that guest cannot be checked, not a problem of the file
+            v = version()
+            if "not installed" in v:
+                continue  # a toolchain not installed here: that guest cannot be checked, not a problem of the file
+            keys[spec.name] = build_key(spec, v)
+        except Exception:
             continue
     return keys
 
 
 def problems(doc: Any) -> list[str]:
     """Everything wrong with a results document (an empty list when it is sound)."""
+    version = doc.get("schema_version", results.SCHEMA_VERSION) if isinstance(doc, dict) else 2
     try:
-        results.validate(doc, doc.get("schema_version", results.SCHEMA_VERSION) if isinstance(doc, dict) else 2)
-    except results.ResultsError as e:
-        return [str(e)]
-    found = []
+        jsonschema.validate(doc, results.schema(version), format_checker=jsonschema.FormatChecker())
+    except jsonschema.ValidationError as e:
+        return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message[:300]}"]
+    except RecursionError:
+        return ["nested too deeply for a results file"]
+    found = results.consistency(doc)
     names = scenario_names()
     keys = _build_keys()
     for i, g in enumerate(doc["guests"]):
@@ -72,13 +81,9 @@ def problems(doc: Any) -> list[str]:
 
 def check_file(path: Path) -> list[str]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return [f"cannot read: {e}"]
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        return [f"not JSON: {e.msg} at line {e.lineno} column {e.colno}"]
+        doc = read_json(path, "results file")
+    except InputError as e:
+        return [str(e).removeprefix(f"{path}: ")]
     if not isinstance(doc, dict) or doc.get("schema_version") not in results.READABLE_VERSIONS:
         v = doc.get("schema_version") if isinstance(doc, dict) else None
         return [f"schema_version {v!r} is not one this suite reads {results.READABLE_VERSIONS}"]

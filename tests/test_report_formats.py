@@ -27,8 +27,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     good, bad = base / "good", base / "bad"
     first = _run(good)
     assert first.returncode == 0, first.stdout + first.stderr
-    # A deadline of zero epoch ticks interrupts every call at once: a real run in which cells time out.
-    second = _run(bad, "--timeout", "0")
+    # A deadline shorter than one epoch tick interrupts every call at once: a real run in which cells time out.
+    second = _run(bad, "--timeout", "0.001")
     assert second.returncode == 1, second.stdout + second.stderr
     return good, bad
 

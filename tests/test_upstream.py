@@ -13,7 +13,7 @@ import pytest
 
 from keel_conformance.cli import main
 from keel_conformance.paths import PROJECT_ROOT
-from reports import results, submit
+from reports import expectations, results, submit
 
 
 def _run(out: Path, runtime: str) -> dict[str, Any]:
@@ -65,14 +65,18 @@ def test_merge_keeps_both_runs_and_each_cells_provenance(two_runs: tuple[Path, P
     assert {c["run"] for c in merged["cells"] if c["runtime"] == "wasmtime"} == {0}
     assert {c["run"] for c in merged["cells"] if c["runtime"] == "jco-node+xconst"} == {1}
     assert [m["source"] for m in merged["merged_from"]] == list(map(str, two_runs))
+    assert sorted(p.name for p in out.parent.iterdir()) == ["results.json"]  # only what was asked for
+    assert main(["merge", *map(str, two_runs), "-o", str(out), "--reports"]) == 0
     assert (out.parent / "report.html").exists()
 
 
 def test_merge_reports_conflicts_instead_of_picking(two_runs: tuple[Path, Path], tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(two_runs[0].read_text())
-    flipped = copy.deepcopy(doc)
+    flipped = copy.deepcopy(doc)  # another, consistent run that disagrees about one cell
     flipped["cells"][0]["outcome"] = "fail"
+    flipped["cells"][0]["verdict"] = expectations.recorded_verdict(flipped["cells"][0])
+    flipped["summary"] = results.summarize(flipped["cells"])
     other = tmp_path / "other.json"
     other.write_text(json.dumps(flipped))
     out = tmp_path / "m.json"
@@ -142,11 +146,13 @@ def test_a_file_of_100000_cells_is_validated_in_seconds(tmp_path: Path, capsys: 
 
     cell = {"feature": "kv.feature", "scenario": "a missing key reads as none", "interface": "kv", "runtime": "wasmtime",
             "guest": "py-kv-probe", "outcome": "pass", "duration_s": 0.01, "message": ""}
+    runtimes, guests = [f"runtime-{i}" for i in range(1000)], [f"guest-{i}" for i in range(100)]
     doc = results.assemble(started=results.now(), finished=results.now(), complete=True, command=["x"],
-                           runtimes=[{"name": "wasmtime", "version": "1", "available": True, "reason": None, "flags": []}],
-                           guests=[{"name": "py-kv-probe", "toolchain": "componentize-py", "sha256": "a" * 64,
-                                    "size_bytes": 1}],
-                           cells=[dict(cell) for _ in range(100_000)])
+                           runtimes=[{"name": r, "version": "1", "available": True, "reason": None, "flags": []}
+                                     for r in runtimes],
+                           guests=[{"name": g, "toolchain": "componentize-py", "sha256": "a" * 64, "size_bytes": 1}
+                                   for g in guests],
+                           cells=[dict(cell, runtime=r, guest=g) for r in runtimes for g in guests])
     big = tmp_path / "big.json"
     big.write_text(json.dumps(doc))
     t = time.perf_counter()

@@ -1,0 +1,113 @@
+"""Stopping a run at a safe point: SIGINT and SIGTERM never reach guest code.
+
+Python turns SIGINT into a KeyboardInterrupt raised wherever the main thread
+happens to be. Inside a wasmtime host call that became a false `trap`, and
+while another thread was in wasmtime it crashed the process. So a run takes
+both signals itself: the first one asks the run to stop, the cell in flight is
+left to end by its own deadline and is then *not recorded* (a terminal's Ctrl-C
+also reaches the engine processes under it, so its outcome cannot be trusted),
+and no further cell starts. The run then writes partial reports marked
+incomplete and exits 128 + the signal number.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_FILE = ".stop"  # beside the journal: how a parallel run's controller tells its workers
+
+
+class StopRequest:
+    def __init__(self, stop_file: Path | None = None) -> None:
+        self.signum: int | None = None
+        self.stop_file = stop_file
+        self._cell_started_at = -1  # how many signals had arrived when the cell in flight started
+        self._signals = 0
+        self._previous: dict[int, Any] = {}
+        self.on_signal: list[Any] = []  # callables(signum), e.g. telling a pytest-xdist controller
+
+    @property
+    def requested(self) -> bool:
+        if self.signum is None and self.stop_file is not None and self.stop_file.exists():
+            self.signum = signal.SIGTERM  # the controller asked; how it was asked is the controller's to report
+        return self.signum is not None
+
+    @property
+    def reason(self) -> str:
+        return f"stopped by {signal.Signals(self.signum).name}" if self.signum else "not stopped"
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
+
+    def install(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for sig in SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def uninstall(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self._signals += 1
+        if self.signum is None:
+            self.signum = signum
+            name = signal.Signals(signum).name
+            _say(f"keel-conformance: {name}: stopping; the cell in flight is not recorded and no further cell "
+                 "starts (each call ends by its deadline)")
+        if self.stop_file is not None:
+            try:
+                self.stop_file.touch()
+            except OSError:
+                pass
+        for hook in self.on_signal:
+            hook(signum)
+
+    def cell_started(self) -> None:
+        self._cell_started_at = self._signals
+
+    def cell_disturbed(self) -> bool:
+        """True when a signal arrived while the cell in flight ran: its outcome is not the runtime's alone."""
+        return self._signals > self._cell_started_at >= 0 or (self.signum is not None and self._cell_started_at < 0)
+
+    def cell_ended(self) -> None:
+        self._cell_started_at = -1
+
+
+def _say(line: str) -> None:
+    # A signal handler must not block on a full pipe or die on a closed one.
+    try:
+        os.write(sys.stderr.fileno(), (line + "\n").encode())
+    except (OSError, ValueError):
+        pass
+
+
+_current: StopRequest | None = None
+
+
+def current() -> StopRequest | None:
+    return _current
+
+
+def install(stop_file: Path | None = None) -> StopRequest:
+    global _current
+    if _current is None:
+        _current = StopRequest(stop_file).install()
+    elif stop_file is not None and _current.stop_file is None:
+        _current.stop_file = stop_file
+    return _current
+
+
+def uninstall() -> None:
+    global _current
+    if _current is not None:
+        _current.uninstall()
+        _current = None
