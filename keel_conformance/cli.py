@@ -470,7 +470,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .run import execute
+    from .run import DEFAULT_OUT, execute
 
     args.timeout = args.timeout or DEFAULT_TIMEOUT_S
     known = _interfaces()
@@ -490,7 +490,7 @@ def _run(args: argparse.Namespace) -> int:
     _check_guests(args.guest, args.interface or list(known))
     _check_expectations(list(runtimes))
     selected = args.interface or list(known)
-    out = args.out or PROJECT_ROOT / "reports" / "out" / dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    out = args.out or DEFAULT_OUT / dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
     writable_dir(out, "run directory")
     return execute(args, [known[i] for i in selected], out)
 

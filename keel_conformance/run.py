@@ -76,6 +76,7 @@ class _Progress:
 
 
 RUN_META = "run.json"
+DEFAULT_OUT = PROJECT_ROOT / "reports" / "out"  # runs land here unless --out says otherwise; `latest` lives here only
 
 
 def _collect_error(report: pytest.CollectReport) -> str:
@@ -188,7 +189,7 @@ def _execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume
                            services=st.services.versions(), selected=[c.key for c in selection])
     results.write(doc, out / "results.json")
     write_formats(doc, out)
-    if doc["run"]["complete"]:
+    if doc["run"]["complete"] and out.resolve().parent == DEFAULT_OUT.resolve():
         _link_latest(out)
     print(markdown.summary(doc, fmt="simple"))
     print()
@@ -226,7 +227,7 @@ def _remove_if_empty(path: Path) -> None:
 
 
 def _link_latest(out: Path) -> None:
-    """Points `latest` beside the run at it, but only where `latest` is absent or a link the suite made."""
+    """Points reports/out/latest at the run, but only where `latest` is absent or a link the suite made."""
     latest = out.parent / "latest"
     try:
         if latest.is_symlink():

@@ -29,6 +29,7 @@ class StopRequest:
         self._cell_started_at = -1  # how many signals had arrived when the cell in flight started
         self._signals = 0
         self._previous: dict[int, Any] = {}
+        self._err_fd: int | None = None
         self.on_signal: list[Any] = []  # callables(signum), e.g. telling a pytest-xdist controller
 
     @property
@@ -46,6 +47,10 @@ class StopRequest:
         return 128 + (self.signum or signal.SIGINT)
 
     def install(self) -> StopRequest:
+        try:  # pytest captures fd 2 while cells run; what the handler says must reach the user's terminal
+            self._err_fd = os.dup(sys.stderr.fileno())
+        except (OSError, ValueError):
+            self._err_fd = None
         if threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -55,13 +60,16 @@ class StopRequest:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
+        if self._err_fd is not None:
+            os.close(self._err_fd)
+            self._err_fd = None
 
     def _handle(self, signum: int, frame: Any) -> None:
         self._signals += 1
         if self.signum is None:
             self.signum = signum
             name = signal.Signals(signum).name
-            _say(f"keel-conformance: {name}: stopping; the cell in flight is not recorded and no further cell "
+            _say(self._err_fd, f"keel-conformance: {name}: stopping; the cell in flight is not recorded and no further cell "
                  "starts (each call ends by its deadline)")
         if self.stop_file is not None:
             try:
@@ -82,10 +90,10 @@ class StopRequest:
         self._cell_started_at = -1
 
 
-def _say(line: str) -> None:
+def _say(fd: int | None, line: str) -> None:
     # A signal handler must not block on a full pipe or die on a closed one.
     try:
-        os.write(sys.stderr.fileno(), (line + "\n").encode())
+        os.write(sys.stderr.fileno() if fd is None else fd, (line + "\n").encode())
     except (OSError, ValueError):
         pass
 

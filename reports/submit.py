@@ -22,7 +22,8 @@ SUBMISSIONS = PROJECT_ROOT / "reports" / "submissions"
 IDENTIFIERS = frozenset({
     "feature", "scenario", "interface", "runtime", "guest", "nodeid", "name", "world", "keyword", "status",
     "outcome", "verdict", "source", "toolchain", "abi", "members", "tags", "sha256", "build_key", "selection",
-    "schema_version", "started", "finished", "function", "input", "capabilities", "line", "step",
+    "schema_version", "started", "finished", "function", "input", "capabilities", "line", "step", "columns",
+    "summary",  # computed from the cells: names and numbers only
 })
 # Where a path's first directory says it belongs to the system, not to a person or a checkout.
 PUBLIC_ROOTS = frozenset({"usr", "bin", "sbin", "lib", "lib32", "lib64", "etc", "dev", "proc", "sys", "nix",
@@ -55,7 +56,7 @@ class Scrubber:
     def __init__(self, hostnames: list[str], roots: list[str] | None = None) -> None:
         names = sorted({h for n in hostnames if n for h in (n, n.split(".")[0]) if h and h.lower() != "localhost"},
                        key=len, reverse=True)
-        self.host = re.compile(r"(?<![A-Za-z0-9.-])(?:" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9-])",
+        self.host = re.compile(r"(?<![A-Za-z0-9./-])(?:" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9/-])",
                                re.IGNORECASE) if names else None
         self.roots = tuple(roots or [str(PROJECT_ROOT)])
 

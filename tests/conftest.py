@@ -31,3 +31,24 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     yield driver
     driver.quit()
+
+
+def keel(*args: str, cwd: Path | None = None, timeout: float = 600, **kw: Any) -> Any:
+    """`keel-conformance ARGS` as a user runs it: its own process, no stdin."""
+    import subprocess
+    import sys
+
+    from keel_conformance.paths import PROJECT_ROOT
+
+    return subprocess.run([sys.executable, "-m", "keel_conformance.cli", *args], cwd=cwd or PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real, complete run directory (kv on wasmtime, every kv guest, two scenarios). Tests copy it; never change it."""
+    out = tmp_path_factory.mktemp("real") / "run"
+    proc = keel("run", "--runtime", "wasmtime", "--interface", "kv", "-k", "missing_key or exists_follows",
+                "--no-progress", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
