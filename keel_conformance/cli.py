@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .inputs import InputError, read_json, writable_dir, writable_file
+from .journal import JournalError
 from .paths import PROJECT_ROOT
 
 EXIT_OK, EXIT_CELLS, EXIT_USAGE = 0, 1, 2
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     try:
         return int(COMMANDS[args.command](args))
-    except (UsageFailure, InputError) as e:
+    except (UsageFailure, InputError, JournalError) as e:
         print(f"keel-conformance: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
