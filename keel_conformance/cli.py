@@ -38,6 +38,8 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a deadline is a positive, finite number of seconds")
+    if value > MAX_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(f"{text!r}: a deadline of more than {MAX_TIMEOUT_S} s (a day) is no deadline")
     return value
 
 
@@ -52,6 +54,7 @@ def _at_least_one(text: str) -> int:
 
 
 DEFAULT_TIMEOUT_S = 10.0
+MAX_TIMEOUT_S = 86_400
 
 
 def _interfaces() -> dict[str, Path]:

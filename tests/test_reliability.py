@@ -72,7 +72,7 @@ def test_report_of_a_longer_journal_keeps_what_the_partial_report_knew(real_run:
 
 @pytest.mark.parametrize("argv", [
     ["run", "--timeout", "-1"], ["run", "--timeout", "0"], ["run", "--timeout", "nan"], ["run", "--timeout", "inf"],
-    ["run", "--timeout", "-inf"], ["run", "--timeout", "soon"], ["run", "--workers", "0"], ["run", "--workers", "-2"],
+    ["run", "--timeout", "-inf"], ["run", "--timeout", "soon"], ["run", "--timeout", "1e308"], ["run", "--workers", "0"], ["run", "--workers", "-2"],
     ["fuzz", "--examples", "-1"], ["fuzz", "--examples", "0"], ["run", "--no-such-flag"],
 ])
 def test_senseless_numbers_are_refused_with_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
