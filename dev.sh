@@ -75,6 +75,77 @@ setup_engines() {
         | grep -v "^WARNING: Location" >&2 || true
 }
 
+# The docker-jco-* columns need a Docker engine. Where none answers, install Debian's docker.io (as root
+# or with passwordless sudo) and start dockerd for this run; a daemon started here is stopped when the run
+# ends, one that was already running is left alone. Where it cannot, say in one line why those columns are n/a.
+STARTED_DOCKERD=""
+setup_docker() {
+    if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+        return
+    fi
+    local as_root=""
+    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        as_root="sudo -n"
+    fi
+    if [ "$(id -u)" != 0 ] && [ -z "$as_root" ]; then
+        echo "dev.sh: the docker-* columns will be n/a: no Docker engine answers and this is not root (or passwordless sudo)" >&2
+        return
+    fi
+    if ! command -v dockerd >/dev/null 2>&1; then
+        if ! command -v apt-get >/dev/null 2>&1; then
+            echo "dev.sh: the docker-* columns will be n/a: no Docker engine, and no apt-get to install docker.io" >&2
+            return
+        fi
+        echo "dev.sh: installing docker.io for the docker-* columns" >&2
+        if ! ($as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq docker.io) \
+            >/tmp/keel-apt-docker.log 2>&1; then
+            echo "dev.sh: the docker-* columns will be n/a: docker.io could not be installed (log: /tmp/keel-apt-docker.log)" >&2
+            return
+        fi
+    fi
+    $as_root dockerd >/tmp/keel-dockerd.log 2>&1 &
+    STARTED_DOCKERD=$!
+    for _ in $(seq 60); do
+        if $as_root docker info >/dev/null 2>&1; then
+            return
+        fi
+        if ! kill -0 "$STARTED_DOCKERD" 2>/dev/null; then
+            break
+        fi
+        sleep 0.5
+    done
+    echo "dev.sh: the docker-* columns will be n/a: dockerd did not start (log: /tmp/keel-dockerd.log)" >&2
+    stop_docker
+}
+
+stop_docker() {
+    if [ -n "$STARTED_DOCKERD" ] && kill -0 "$STARTED_DOCKERD" 2>/dev/null; then
+        kill -TERM "$STARTED_DOCKERD" 2>/dev/null || true
+        for _ in $(seq 40); do
+            kill -0 "$STARTED_DOCKERD" 2>/dev/null || break
+            sleep 0.25
+        done
+    fi
+    STARTED_DOCKERD=""
+}
+
+# Runs a command to its end, passing SIGINT and SIGTERM on to it (it stops at a safe point and writes its
+# partial reports), then stops what setup started; exits with the command's own code.
+run_then_clean_up() {
+    "$@" &
+    local child=$! code=0
+    trap 'kill -INT "$child" 2>/dev/null || true' INT
+    trap 'kill -TERM "$child" 2>/dev/null || true' TERM
+    while true; do
+        code=0
+        wait "$child" || code=$?
+        kill -0 "$child" 2>/dev/null || break  # wait returns early when a trapped signal arrives
+    done
+    trap - INT TERM
+    stop_docker
+    exit "$code"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -82,8 +153,9 @@ case "$cmd" in
         setup
         setup_c
         setup_engines
-        .venv/bin/keel-conformance build-fixtures
-        exec .venv/bin/keel-conformance run "$@"
+        setup_docker
+        .venv/bin/keel-conformance build-fixtures || { code=$?; stop_docker; exit "$code"; }
+        run_then_clean_up .venv/bin/keel-conformance run "$@"
         ;;
     test)
         setup

@@ -17,6 +17,7 @@ from keel_conformance.paths import PROJECT_ROOT
 from reports import results
 
 SELECT = ["--runtime", "wasmtime", "--interface", "kv", "--no-progress"]
+SERIAL = ["--workers", "1"]  # where a test needs to know which cell is in flight
 
 
 def _cli(*args: str) -> list[str]:
@@ -30,7 +31,7 @@ def _cells(doc: dict) -> list[tuple[str, str, str, str]]:
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("serial")
-    proc = subprocess.run(_cli("run", *SELECT, "--out", str(out)), cwd=PROJECT_ROOT, capture_output=True,
+    proc = subprocess.run(_cli("run", *SELECT, *SERIAL, "--out", str(out)), cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return results.load(out / "results.json")
@@ -39,7 +40,7 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_a_sigkilled_run_reports_partially_and_resumes_to_the_same_matrix(serial: dict, tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_cli("run", *SELECT, "--out", str(out)), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(_cli("run", *SELECT, *SERIAL, "--out", str(out)), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     journal = out / "journal.jsonl"
     deadline = time.monotonic() + 300
@@ -102,7 +103,7 @@ def test_ctrl_c_inside_a_guest_call_is_never_a_cell_outcome_and_the_run_resumes(
     recorded as that cell's `trap`. Now: exit 130, partial reports marked incomplete, every recorded cell
     exactly what the uninterrupted run says, and --resume completes it to the same matrix."""
     out = tmp_path / "interrupted"
-    proc = _start(out)
+    proc = _start(out, *SERIAL)
     journal = out / "journal.jsonl"
     _wait_for(journal, lambda cells: any(c["guest"] == "py-kv-probe" and "size=65536" in c["scenario"] for c in cells))
     time.sleep(1.5)  # inside py-kv-probe's 1 MiB round trip (~5 s on wasmtime)
