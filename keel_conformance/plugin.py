@@ -157,7 +157,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = KeelState(config)
     st = config.stash[_STATE]
     if st.journal is not None:  # a `keel-conformance run`: signals stop it between cells, never inside one
-        stop = stopping.install(st.journal.with_name(stopping.STOP_FILE))
+        stop = stopping.install(st.journal.with_name(stopping.STOP_FILE), quiet=hasattr(config, "workerinput"))
         if not hasattr(config, "workerinput"):
             stop.on_signal.append(lambda _signum: _stop_workers(config, stop))
 

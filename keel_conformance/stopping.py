@@ -23,7 +23,8 @@ STOP_FILE = ".stop"  # beside the journal: how a parallel run's controller tells
 
 
 class StopRequest:
-    def __init__(self, stop_file: Path | None = None) -> None:
+    def __init__(self, stop_file: Path | None = None, quiet: bool = False) -> None:
+        self.quiet = quiet  # a parallel run's workers: the controller speaks for the run
         self.signum: int | None = None
         self.stop_file = stop_file
         self._cell_started_at = -1  # how many signals had arrived when the cell in flight started
@@ -69,8 +70,9 @@ class StopRequest:
         if self.signum is None:
             self.signum = signum
             name = signal.Signals(signum).name
-            _say(self._err_fd, f"keel-conformance: {name}: stopping; the cell in flight is not recorded and no further cell "
-                 "starts (each call ends by its deadline)")
+            if not self.quiet:
+                _say(self._err_fd, f"keel-conformance: {name}: stopping; the cell in flight is not recorded and no "
+                     "further cell starts (each call ends by its deadline)")
         if self.stop_file is not None:
             try:
                 self.stop_file.touch()
@@ -105,10 +107,10 @@ def current() -> StopRequest | None:
     return _current
 
 
-def install(stop_file: Path | None = None) -> StopRequest:
+def install(stop_file: Path | None = None, quiet: bool = False) -> StopRequest:
     global _current
     if _current is None:
-        _current = StopRequest(stop_file).install()
+        _current = StopRequest(stop_file, quiet).install()
     elif stop_file is not None and _current.stop_file is None:
         _current.stop_file = stop_file
     return _current
