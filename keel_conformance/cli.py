@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,9 +82,9 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"deadline per guest call in seconds (default {DEFAULT_TIMEOUT_S:g})")
     run.add_argument("-k", dest="keyword", help="only scenarios whose test id matches this pytest -k expression")
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
-    run.add_argument("--workers", type=_at_least_one, default=None,
-                     help="run cells in N processes (pytest-xdist; default: one per core, %(default)s)"
-                     .replace("%(default)s", f"{os.cpu_count() or 1} here"))
+    # One process by default: every worker keeps an engine process per guest and column alive, and two of
+    # them exhausted 24 GB on 2 cores with the Docker columns running (false timeouts and crashes).
+    run.add_argument("--workers", type=_at_least_one, default=1, help="run cells in N processes (pytest-xdist)")
     run.add_argument("--resume", type=Path, metavar="DIR",
                      help="finish an interrupted run in DIR: only the cells its journal lacks, same selection")
 
@@ -458,7 +457,7 @@ def _resume(args: argparse.Namespace) -> int:
     if original is None or original.resume is not None:
         raise UsageFailure(f"{meta_path}: its argv is not that of a `run`")
     original.no_progress = args.no_progress
-    original.workers = args.workers or os.cpu_count() or 1
+    original.workers = args.workers
     original.timeout = original.timeout or DEFAULT_TIMEOUT_S
     writable_dir(args.resume, "run directory")
     known = _interfaces()
@@ -480,7 +479,6 @@ def _run(args: argparse.Namespace) -> int:
     from .run import DEFAULT_OUT, execute
 
     args.timeout = args.timeout or DEFAULT_TIMEOUT_S
-    args.workers = args.workers or os.cpu_count() or 1  # parallel results equal serial ones (tests/test_resume.py)
     known = _interfaces()
     unknown = [i for i in args.interface if i not in known]
     if unknown:

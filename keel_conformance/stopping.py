@@ -26,6 +26,7 @@ class StopRequest:
     def __init__(self, stop_file: Path | None = None, quiet: bool = False) -> None:
         self.quiet = quiet  # a parallel run's workers: the controller speaks for the run
         self.signum: int | None = None
+        self.by_file = False
         self.stop_file = stop_file
         self._cell_started_at = -1  # how many signals had arrived when the cell in flight started
         self._signals = 0
@@ -35,13 +36,15 @@ class StopRequest:
 
     @property
     def requested(self) -> bool:
-        if self.signum is None and self.stop_file is not None and self.stop_file.exists():
-            self.signum = signal.SIGTERM  # the controller asked; how it was asked is the controller's to report
-        return self.signum is not None
+        if self.signum is None and not self.by_file and self.stop_file is not None and self.stop_file.exists():
+            self.by_file = True  # another process of the run took the signal; which one it was is its to say
+        return self.signum is not None or self.by_file
 
     @property
     def reason(self) -> str:
-        return f"stopped by {signal.Signals(self.signum).name}" if self.signum else "not stopped"
+        if self.signum:
+            return f"stopped by {signal.Signals(self.signum).name}"
+        return "stopped by a signal to one of its processes" if self.by_file else "not stopped"
 
     @property
     def exit_code(self) -> int:
