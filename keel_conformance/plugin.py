@@ -95,6 +95,12 @@ class KeelState:
         spec = self.specs.get(guest) or self.composites[guest]
         return spec.interface
 
+    def used_by(self, cells: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+        """The runtimes and guests (a composite's members included) that these cells ran on."""
+        guests = {c["guest"] for c in cells}
+        guests |= {m for c in self.composites.values() if c.name in guests for m in c.members.values()}
+        return {c["runtime"] for c in cells}, guests
+
     def abi_of(self, guest: str) -> str | None:
         """None for components (and composites of them); the tier's name for anything else."""
         if guest in self.composites:

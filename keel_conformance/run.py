@@ -64,10 +64,8 @@ class _Progress:
         stop = stopping.current()
         if stop is not None and stop.requested and self.state.journal is not None:
             # Stopping: describe what the finished cells used (in a parallel run they ran in the workers), no more.
-            done = journal_file.read(self.state.journal).cells
-            runtimes = [r for r in runtimes if r in {c["runtime"] for c in done}]
-            used = {c["guest"] for c in done}
-            used |= {m for c in self.state.composites.values() if c.name in used for m in c.members.values()}
+            used_runtimes, used = self.state.used_by(journal_file.read(self.state.journal).cells)
+            runtimes = [r for r in runtimes if r in used_runtimes]
             guests = [g for g in guests if g in used]
         for runtime in runtimes:  # record every selected runtime, even one no cell reached
             self.state.probe(runtime)
@@ -176,11 +174,10 @@ def _execute(args: argparse.Namespace, step_files: list[Path], out: Path, resume
     done = read.cells
     st = progress.state
     runtimes = [results.runtime_entry(p) for p in st.probes.values()]
-    builds = [b for b in st.builds.values()]
-    used = {c["guest"] for c in done}
-    used |= {m for c in st.composites.values() if c.name in used for m in c.members.values()}
+    builds = list(st.builds.values())
+    used_runtimes, used = st.used_by(done)
     if interrupted:  # only what the finished cells used was probed and built
-        runtimes = [r for r in runtimes if r["name"] in {c["runtime"] for c in done}]
+        runtimes = [r for r in runtimes if r["name"] in used_runtimes]
         builds = [b for b in builds if (b.spec.name if isinstance(b, BuildFailure) else b.name) in used]
     guests = [results.guest_entry(b) for b in builds]
     guests += [results.composite_entry(c) for c in st.composites.values() if not interrupted or c.name in used]
