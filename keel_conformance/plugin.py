@@ -40,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--keel-journal", default=None, help="append one JSON line per finished cell here")
     g.addoption("--keel-timeout", type=float, default=10.0, help="deadline per guest call, seconds")
     g.addoption("--keel-skip-done", action="store_true", help="skip cells the journal already holds (resume)")
+    g.addoption("--keel-guests-file", default=None, help="guests and composites from this TOML instead of guests.toml")
+    g.addoption("--keel-stop-guest-on-fail", action="store_true",
+                help="once a guest has a cell that did not pass, its further cells are skipped (mutation runs)")
 
 
 class KeelState:
@@ -57,9 +60,12 @@ class KeelState:
         self.probes: dict[str, Probe] = {}
         self.builds: dict[str, GuestBuild | BuildFailure] = {}
         self.limits = Limits(call_timeout_s=config.getoption("keel_timeout"))
+        guests_file = config.getoption("keel_guests_file")
+        self.guests_file = Path(guests_file) if guests_file else None
         self.specs = self._specs()
         self.composites = {} if config.getoption("keel_component") else {
-            c.name: c for c in load_composites() if all(m in self.specs for m in c.members.values())}
+            c.name: c for c in self._load(load_composites) if all(m in self.specs for m in c.members.values())}
+        self.killed: set[str] = set()  # guests with a cell that did not pass (--keel-stop-guest-on-fail)
         self.services = Services()
         self.loaded: set[tuple[str, str]] = set()  # (runtime, guest) pairs instantiated at least once
         journal = config.getoption("keel_journal")
@@ -81,14 +87,19 @@ class KeelState:
                              template.imports, "user-supplied", str(path))
             return {spec.name: spec}
         wanted = set(self.config.getoption("keel_guest"))
-        for c in load_composites():  # asking for a composite asks for its members
+        for c in self._load(load_composites):  # asking for a composite asks for its members
             if c.name in wanted:
                 wanted |= set(c.members.values())
-        return {s.name: s for s in load_specs() if (s.name in wanted if wanted else not s.fixture_only)}
+        return {s.name: s for s in self._load(load_specs) if (s.name in wanted if wanted else not s.fixture_only)}
+
+    def _load(self, loader: Any) -> list[Any]:
+        return loader(self.guests_file) if self.guests_file is not None else loader()
 
     def cells_for(self, interface: str) -> list[CellId]:
-        guests = [g.name for g in self.specs.values() if g.interface == interface]
-        guests += [c.name for c in self.composites.values() if c.interface == interface]
+        # Named guests only, when guests are named: a named composite's members are loaded for it, not run alone.
+        named = set(self.config.getoption("keel_guest"))
+        guests = [g.name for g in self.specs.values() if g.interface == interface and (not named or g.name in named)]
+        guests += [c.name for c in self.composites.values() if c.interface == interface and (not named or c.name in named)]
         return [CellId(r, g) for r in self.factories for g in guests]
 
     def interface_of(self, guest: str) -> str:
@@ -147,6 +158,7 @@ def _user_build(spec: GuestSpec) -> GuestBuild:
 _STATE = pytest.StashKey[KeelState]()
 _CELL_INFO = pytest.StashKey[dict[str, Any]]()
 NO_STEPS = "the scenario has no steps"
+ALREADY_KILLED = "not run: an earlier cell of this guest already differed (--keel-stop-guest-on-fail)"
 OUTPUT_LIMIT = 4000  # characters of captured output kept per cell
 
 
@@ -201,8 +213,10 @@ def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
 def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
     """The suite's own Gherkin tags: @outcome:NAME, @timeout:SECONDS, @needs:CAPABILITY."""
     kind, sep, value = tag.partition(":")
-    if not sep or kind not in ("outcome", "timeout", "needs"):
+    if not sep or kind not in ("outcome", "timeout", "needs", "mutants"):
         return None
+    if kind == "mutants":  # read by `keel-conformance mutate` from the feature file; nothing to do per cell
+        return True
     if kind == "outcome":
         if value not in {o.value for o in Outcome}:
             raise pytest.UsageError(f"@outcome:{value}: not an outcome ({', '.join(o.value for o in Outcome)})")
@@ -287,6 +301,8 @@ def _instantiate(st: KeelState, cell: CellId, guest_name: str, backends: Backend
 def guest(request: pytest.FixtureRequest, keel_cell: CellId, backends: Backends) -> Iterator[Any]:
     """A fresh instance of the cell's guest on the cell's runtime (a Composite for composite cells)."""
     st = state(request.config)
+    if keel_cell.guest in st.killed:
+        pytest.skip(ALREADY_KILLED)
     probe = st.probe(keel_cell.runtime)
     if not probe.available:
         pytest.skip(NA_PREFIX + (probe.reason or "runtime not available"))
@@ -471,6 +487,10 @@ def _finish_cell(item: pytest.Item, cell_id: CellId, info: dict[str, Any]) -> No
         calls=len(info["calls"]) if info.get("calls") else None,
         abi=st.abi_of(cell_id.guest),
     )
+    wanted = item.get_closest_marker("keel_outcome")
+    if st.config.getoption("keel_stop_guest_on_fail") and outcome.value != (wanted.args[0] if wanted else "pass") \
+            and cell.message != ALREADY_KILLED:
+        st.killed.add(cell_id.guest)
     stop = stopping.current()
     if stop is not None and stop.cell_disturbed():
         return  # a signal arrived while it ran: what it ended with is not the runtime's answer; resume runs it
