@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,6 +123,17 @@ def _parser() -> argparse.ArgumentParser:
     fz.add_argument("--seed", type=int, default=1)
     fz.add_argument("--out", type=Path)
     fz.add_argument("--replay", type=Path, metavar="BUNDLE", help="play one divergence bundle again")
+
+    mu = sub.add_parser("mutate", help="mutation score: wrong builds of the built-in guests the scenarios must catch")
+    mu.add_argument("--interface", action="append", default=[], help="interface (repeatable; default: every one "
+                    "with guests of a mutable toolchain)")
+    mu.add_argument("--guest", action="append", default=[], help="only mutants of these guests or composites")
+    mu.add_argument("--runtime", default="wasmtime", help="the runtime that judges the mutants (default wasmtime)")
+    mu.add_argument("--mutant", metavar="ID", help="only this mutant (FUNCTION:PATH:OPERATOR, as the report shows)")
+    mu.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, help="deadline per guest call, seconds")
+    mu.add_argument("--out", type=Path, help="output directory (default: reports/out/mutate-<timestamp>)")
+    mu.add_argument("--workers", type=_at_least_one, default=os.cpu_count() or 1,
+                    help="pytest processes judging mutants at once (default: one per core)")
 
     dif = sub.add_parser("diff", help="what changed between two results files; exit 1 on a regression")
     dif.add_argument("old", type=Path)
@@ -361,6 +373,38 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         raise UsageFailure(str(e)) from None
 
 
+def cmd_mutate(args: argparse.Namespace) -> int:
+    from fixtures.components.build import load_composites, load_specs
+    from runners import registry
+
+    from . import mutate_cmd
+
+    if args.runtime not in registry():
+        raise UsageFailure(f"unknown runtime {args.runtime}; known: {', '.join(registry())}")
+    mutable = {s.interface for s in load_specs() if s.toolchain in mutate_cmd.MUTABLE_TOOLCHAINS and not s.fixture_only}
+    specs = {s.name: s for s in load_specs()}
+    mutable |= {c.interface for c in load_composites()
+                if all(specs[m].toolchain in mutate_cmd.MUTABLE_TOOLCHAINS for m in c.members.values())}
+    # Interfaces with scenarios, whose features do not opt out with @mutants:none.
+    features = _interfaces()
+    opted_out = {i for i in mutable if i in features
+                 and "@mutants:none" in (PROJECT_ROOT / "features" / f"{i}.feature").read_text().split("Feature:")[0]}
+    mutable = {i for i in mutable if i in features} - opted_out
+    if set(args.interface) & opted_out:
+        raise UsageFailure(f"features/{sorted(set(args.interface) & opted_out)[0]}.feature opts out of mutants "
+                           "(@mutants:none): its scenarios judge the runtime, not what a guest returns")
+    unknown = [i for i in args.interface if i not in mutable]
+    if unknown:
+        raise UsageFailure(f"no mutable guests for interface {', '.join(unknown)}; these have: {', '.join(sorted(mutable))}")
+    args.interface = args.interface or sorted(mutable)
+    _check_guests(args.guest, args.interface)
+    out = mutate_cmd.prepare_out(args.out)
+    try:
+        return mutate_cmd.execute(args, out)
+    except mutate_cmd.MutateError as e:
+        raise UsageFailure(str(e)) from None
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from reports import diff, results
     from reports.results import ResultsError, load
@@ -522,6 +566,7 @@ COMMANDS: dict[str, Any] = {
     "report": cmd_report,
     "diff": cmd_diff,
     "fuzz": cmd_fuzz,
+    "mutate": cmd_mutate,
     "merge": cmd_merge,
     "submit": cmd_submit,
     "site": cmd_site,

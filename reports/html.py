@@ -171,7 +171,31 @@ function divergences() {
   sec.append(ul);
 }
 
-summary(); filters(); matrix(); divergences(); footer();
+function mutation() {
+  const m = doc.mutation;
+  if (!m) return;
+  const sec = document.getElementById('mutation');
+  sec.append(el('h2', {text: 'Mutation score'}),
+    el('p', {class: 'muted', text: `Wrong guests made from the built-in ones, judged by the interface's scenarios on ${m.runtime}: ` +
+      'each mutant changes one site of one function\'s result with one operator. Equivalent: no site for that operator in the result type (counted, never built).'}));
+  const heads = ['interface', 'toolchain', 'mutants', 'killed', 'survived', 'equivalent', 'not built/run', 'score'];
+  const t = el('table', {id: 'mutation-scores'}, el('tr', {}, ...heads.map(h => el('th', {text: h}))));
+  for (const g of m.scores) {
+    const score = g.score === null ? '—' : `${Math.round(g.score * 100)}%`;
+    t.append(el('tr', {}, ...[g.interface, g.toolchain, g.mutants, g.killed, g.survived, g.equivalent,
+      g.not_built + g.not_run].map(v => el('td', {text: String(v)})),
+      el('td', {class: g.score === 1 ? 'pass' : (g.score === null ? 'na' : 'fail'), text: score})));
+  }
+  sec.append(t);
+  const left = m.mutants.filter(x => x.status !== 'killed');
+  if (!left.length) return;
+  const ul = el('ul', {id: 'survivors'});
+  for (const x of left) ul.append(el('li', {}, el('b', {text: `${x.status}: `}), el('code', {text: `${x.guest} ${x.id}`}),
+    el('div', {class: 'muted', text: x.detail}), el('pre', {text: x.rerun})));
+  sec.append(el('h2', {text: 'Mutants not killed'}), ul);
+}
+
+summary(); filters(); matrix(); mutation(); divergences(); footer();
 """
 
 
@@ -199,6 +223,7 @@ def render(doc: dict[str, Any]) -> str:
 <h2>Matrix</h2>
 <div id="filters">Show: </div>
 <div id="matrix"></div>
+<section id="mutation"></section>
 <section id="divergences"></section>
 </main>
 <aside id="detail" hidden></aside>

@@ -198,7 +198,29 @@ def document(doc: dict[str, Any]) -> str:
             shown = d["input"] if len(d["input"]) <= 200 else d["input"][:200] + "…"
             lines.append(f"- `{d['function']}{shown}` → " + "; ".join(p[:200] for p in d["problems"])
                          + f" (bundle: `{d['bundle']}`)")
+    if doc.get("mutation"):
+        lines += ["", "## Mutation score", "", mutation_note(doc), "", mutation_table(doc)]
+        survivors = [m for m in doc["mutation"]["mutants"] if m["status"] != "killed"]
+        if survivors:
+            lines += ["", "Mutants not killed:", ""]
+            lines += [f"- {m['status']}: {m['guest']} `{m['id']}` ({m['detail']}); rerun: `{m['rerun']}`"
+                      for m in survivors]
     notes = problems(doc)
     if notes:
         lines += ["", "## Cells that did not pass", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+def mutation_note(doc: dict[str, Any]) -> str:
+    m = doc["mutation"]
+    return (f"Wrong guests made from the built-in ones, judged by the interface's scenarios on {m['runtime']}: "
+            "each mutant changes one site of one function's result with one operator. Equivalent: a function "
+            "whose result type has no site for that operator (counted, never built).")
+
+
+def mutation_table(doc: dict[str, Any], fmt: str = "github") -> str:
+    rows = [[g["interface"], g["toolchain"], g["mutants"], g["killed"], g["survived"], g["equivalent"],
+             g["not_built"] + g["not_run"], "—" if g["score"] is None else f"{g['score']:.0%}"]
+            for g in doc["mutation"]["scores"]]
+    return tabulate(rows, headers=["interface", "toolchain", "mutants", "killed", "survived", "equivalent",
+                                   "not built/run", "score"], tablefmt=fmt)

@@ -73,6 +73,11 @@ class GuestInstance(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional: `prepare_patched(base, old, variants) -> int`. Each variant (path, sha256, new) is `base`'s
+    # bytes with every `old` replaced by `new` of the same length (keel-conformance mutate makes its mutants
+    # so). A runner that can derive a variant's compiled form from the base's, proven equal to compiling
+    # it, does so ahead of the cells and returns how many it prepared; the others need not offer it.
+
     # Runners whose probe declares the "separate-process" capability also offer
     # `kill_runtime()`: the process hosting the guest dies at once (SIGKILL).
 

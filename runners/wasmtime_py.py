@@ -11,6 +11,7 @@ import importlib.metadata
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import wasmtime
@@ -216,7 +217,7 @@ class WasmtimeRunner:
     def load(self, guest: GuestBuild) -> tuple[wc.Component, Any]:
         if guest.sha256 in self._loaded:
             return self._loaded[guest.sha256]
-        cached = cache_dir("wasmtime", self.version) / f"{guest.sha256}.cwasm"
+        cached = self._cwasm(guest.sha256)
         component = None
         if cached.exists():
             try:
@@ -236,6 +237,34 @@ class WasmtimeRunner:
         loaded = (component, read_types(component, self.engine))
         self._loaded[guest.sha256] = loaded
         return loaded
+
+    def _cwasm(self, sha256: str) -> Path:
+        return cache_dir("wasmtime", self.version) / f"{sha256}.cwasm"
+
+    def prepare_patched(self, base: GuestBuild, old: bytes, variants: list[tuple[Path, str, bytes]]) -> int:
+        """Mutants differ from their schema build only in a data segment, which Cranelift's code does not
+        depend on: the compiled artifact is the base's with the same bytes replaced. That is checked here
+        by compiling the first variant for real and comparing; if they differ nothing is prepared."""
+        todo = [v for v in variants if not self._cwasm(v[1]).exists()]
+        if not todo:
+            return 0
+        self.load(base)
+        compiled = self._cwasm(base.sha256).read_bytes()
+        if old not in compiled:
+            return 0
+        first_path, first_sha, first_new = todo[0]
+        try:
+            real = wc.Component.from_file(self.engine, str(first_path)).serialize()
+        except wasmtime.WasmtimeError:
+            return 0
+        if compiled.replace(old, first_new) != real:
+            return 0
+        for _path, sha, new in todo:
+            target = self._cwasm(sha)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(compiled.replace(old, new))
+            tmp.replace(target)
+        return len(todo)
 
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> Any:
         if guest.abi == "wasi-p1-bridge":
