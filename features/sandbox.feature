@@ -1,3 +1,4 @@
+@mutants:none
 Feature: sandbox — a guest reaches nothing of its host
   The py-snoop guest tries the host's environment, files and network through
   WASI. Every runner gives guests an empty WASI context: no environment
@@ -5,6 +6,9 @@ Feature: sandbox — a guest reaches nothing of its host
   attempt fails inside the guest and the host is untouched.
   c-p1-snoop asks the same of each runtime's WASI p1 context over the bridge;
   p1 has no call that opens a socket, so there `connect` fails without trying.
+  These scenarios judge each runtime's WASI context, not what a guest returns
+  (its errors are each runtime's own words), so `keel-conformance mutate` makes
+  no mutants for them (@mutants:none).
 
   Scenario: the guest sees no environment variables
     When the guest calls environment()
