@@ -8,6 +8,8 @@ Feature: kv — key-value storage through the canonical ABI
   - `get` of a missing key is `ok(none)`, not an error
   - `list-keys` returns keys in UTF-8 byte order; `next-cursor` is the last key
     of the page when more keys follow, and `none` on the last page
+  - keys come back from `list-keys` whole: as long, and with the same code points, as stored
+  - a `list-keys` limit of 0 asks for pages that hold nothing: `backend`, not an empty page
 
   Background:
     Given a fresh key-value store
@@ -123,6 +125,19 @@ Feature: kv — key-value storage through the canonical ABI
     And the guest calls set("o/z", [3])
     And the guest calls list-keys("o/", none, 10)
     Then the result is ok({keys: ["o/z", "o/\u{ffff}", "o/\u{10000}"], next-cursor: none})
+
+  Scenario: long and non-BMP keys are listed whole
+    Given $edge is the text "k" repeated 1024 times
+    When the guest calls set($edge, [1])
+    And the guest calls set("emoji/😀", [2])
+    And the guest calls set("\u{10ffff}", [3])
+    And the guest calls list-keys("", none, 10)
+    Then the result is ok({keys: ["emoji/😀", $edge, "\u{10ffff}"], next-cursor: none})
+
+  Scenario: a list-keys limit of 0 is an error
+    Given the guest has stored 2 keys "z/NN"
+    When the guest calls list-keys("z/", none, 0)
+    Then the result is err(backend(_))
 
   Scenario: an empty prefix lists every key
     Given the guest has stored 2 keys "a/NN"
