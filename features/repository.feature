@@ -22,7 +22,9 @@ Feature: repository — users on SQL through the user-repository component
     Then the ok value is remembered as $id
     When the guest calls find-by-email("<email>")
     Then the result is ok({id: $id, email: "<email>", display-name: "<name>", preferences: {locale: <locale>, channels: <channels>, marketing-opt-in: <opt-in>, timezone: <timezone>}, created-at: _})
+    And the ok value is remembered as $user
     And the users table on disk holds "<email>" named "<name>" with locale "<locale>" and channel bits <bits>
+    And the users row on disk is $user
 
     Examples:
       | email                 | name              | locale | channels          | bits | opt-in | timezone                 |
@@ -50,8 +52,12 @@ Feature: repository — users on SQL through the user-repository component
   Scenario: the local part compares exactly
     Given the guest has registered "ann@example.com" as "Ann"
     When the guest calls create-user({email: "ANN@example.com", display-name: "Loud Ann", preferences: {locale: en, channels: {}, marketing-opt-in: false}})
-    Then the result is ok(_)
+    Then the ok value is remembered as $loud
     And the users table on disk has 2 rows
+    When the guest calls find-by-email("ANN@example.com")
+    Then the result is ok({id: $loud, email: "ANN@example.com", display-name: "Loud Ann", preferences: {locale: en, channels: {}, marketing-opt-in: false, timezone: none}, created-at: _})
+    And the ok value is remembered as $user
+    And the users row on disk is $user
     When the guest calls find-by-email("Ann@example.com")
     Then the result is err(not-found)
 
@@ -89,7 +95,9 @@ Feature: repository — users on SQL through the user-repository component
     Then the result is ok
     When the guest calls find-by-email("ann@example.com")
     Then the result is ok({id: $ann, email: "ann@example.com", display-name: "Ann", preferences: {locale: ja, channels: {sms, push}, marketing-opt-in: true, timezone: some("Asia/Tokyo")}, created-at: _})
+    And the ok value is remembered as $user
     And the users table on disk holds "ann@example.com" named "Ann" with locale "ja" and channel bits 6
+    And the users row on disk is $user
 
   Scenario: update-preferences of an unknown id is not-found
     Given the guest has registered "ann@example.com" as "Ann"

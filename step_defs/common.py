@@ -51,3 +51,9 @@ def read_sqlite(backends: Any, statement: str) -> list[sqlite3.Row]:
     with sqlite3.connect(f"file:{backends[SQL].path}?mode=ro", uri=True) as conn:
         conn.row_factory = sqlite3.Row
         return list(conn.execute(statement))
+
+
+def users_on_disk(backends: Any) -> list[sqlite3.Row]:
+    """The users table, read from the SQLite file by the test itself ([] until the guest creates it)."""
+    tables = {r["name"] for r in read_sqlite(backends, "SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    return read_sqlite(backends, "SELECT * FROM users ORDER BY id") if "users" in tables else []

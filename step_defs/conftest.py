@@ -16,7 +16,7 @@ from fixtures.backends.mail import INTERFACE as MAIL
 from keel_conformance import wave
 from keel_conformance.types import Prim
 from keel_conformance.values import Err, Ok
-from step_defs.common import Context, call_guest, expect, read_sqlite
+from step_defs.common import Context, call_guest, expect, read_sqlite, users_on_disk
 
 STRING = Prim("string")
 
@@ -154,3 +154,23 @@ def _(backends: Any, ctx: Context, n: str, name: str) -> None:
 def _(backends: Any, ctx: Context, name: str) -> None:
     got = sorted(m.message["Message-ID"] for m in _received(backends))
     assert got == sorted(ctx.vars[name]), "the Message-ID headers received differ from the ids returned"
+
+
+CHANNEL_BITS = {"email": 1, "sms": 2, "push": 4}
+
+
+@then(parsers.re(r"the users row on disk is \$(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"))
+def _(backends: Any, ctx: Context, name: str) -> None:
+    """Every field of a user the guest returned against its row in the SQLite file: the id, the address
+    and created-at included, so a guest that answers other numbers than it stored fails."""
+    user = ctx.vars[name]
+    rows = [r for r in users_on_disk(backends) if r["email"] == user["email"]]
+    assert len(rows) == 1, f"expected one row for {user['email']!r} on disk, found {len(rows)}"
+    row, prefs = rows[0], user["preferences"]
+    tz = prefs["timezone"]
+    want = {"id": user["id"], "email": user["email"], "display_name": user["display-name"],
+            "locale": prefs["locale"].case, "channels": sum(CHANNEL_BITS[c] for c in prefs["channels"]),
+            "marketing_opt_in": int(prefs["marketing-opt-in"]), "timezone": None if tz is None else tz.value,
+            "created_at": user["created-at"]}
+    got = {k: row[k] for k in want}
+    assert got == want, f"the guest said {want}, the users row on disk is {got}"

@@ -1,7 +1,6 @@
 """Steps and scenarios for features/repository.feature."""
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
@@ -11,7 +10,7 @@ from pytest_bdd import given, parsers, scenarios, then
 from keel_conformance import wave
 from keel_conformance.types import Prim
 from keel_conformance.values import Ok
-from step_defs.common import Context, call_guest, read_sqlite
+from step_defs.common import Context, call_guest, users_on_disk
 
 INTERFACE = "repository"
 pytestmark = pytest.mark.usefixtures("keel_cell")
@@ -19,19 +18,16 @@ pytestmark = pytest.mark.usefixtures("keel_cell")
 scenarios("../features/repository.feature")
 
 
-def users_on_disk(backends: Any) -> list[sqlite3.Row]:
-    """The users table, read from the SQLite file by the test itself ([] until the guest creates it)."""
-    tables = {r["name"] for r in read_sqlite(backends, "SELECT name FROM sqlite_schema WHERE type = 'table'")}
-    return read_sqlite(backends, "SELECT * FROM users ORDER BY id") if "users" in tables else []
-
-
 @given(parsers.re(r'the guest has registered "(?P<email>[^"]+)" as "(?P<name>[^"]+)"'))
-def _(guest: Any, ctx: Context, email: str, name: str) -> None:
+def _(guest: Any, ctx: Context, backends: Any, email: str, name: str) -> None:
     reg = (f"create-user({{email: {wave.format(email)}, display-name: {wave.format(name)}, "
            f"preferences: {{locale: en, channels: {{email}}, marketing-opt-in: false}}}})")
     result = call_guest(guest, ctx, reg)
     assert isinstance(result, Ok), f"registering {email} failed: {wave.format(result, ctx.sig and ctx.sig.result)}"
     ctx.vars[email.split("@")[0].lower()] = result.value
+    # The domain is stored lower-cased (a rule of the feature), so the row is found case-insensitively.
+    rows = [r["id"] for r in users_on_disk(backends) if r["email"].lower() == email.lower()]
+    assert rows == [result.value], f"create-user({email}) answered id {result.value}; the row on disk has {rows}"
 
 
 @then(parsers.re(r"the users table on disk has (?P<n>\d+) rows?"))
