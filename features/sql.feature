@@ -12,6 +12,10 @@ Feature: sql — relational storage through the canonical ABI
     is observable across runtimes; refusing it is the same on all of them.)
   - a transaction's writes are visible to nobody else until `commit`;
     dropping its handle without `commit` or `rollback` rolls it back
+  - one transaction at a time: `begin-transaction` while one is open is `busy`
+  - a `commit` that a deferred constraint refuses is `constraint-violation`, and
+    the transaction's writes are gone
+  - a transaction that its own COMMIT or ROLLBACK statement ended is `closed`
 
   Background:
     Given a fresh SQL database
@@ -39,6 +43,25 @@ Feature: sql — relational storage through the canonical ABI
       | text("héllo wörld 🌍")          |
       | text("nul\0inside")            |
       | blob([])                       |
+      | blob([0, 255, 1, 254])         |
+
+  Scenario Outline: every sql-value kind round-trips inside a transaction
+    When the guest calls begin-transaction()
+    Then the ok value is remembered as $tx
+    When the guest calls tx-execute($tx, "INSERT INTO items (v) VALUES (?1)", [<value>])
+    Then the result is ok(1)
+    When the guest calls tx-query($tx, "SELECT v FROM items", [])
+    Then the result is ok({columns: ["v"], rows: [{values: [<value>]}]})
+    When the guest calls tx-commit($tx)
+    Then the result is ok
+    And the database file holds <value> in items.v
+
+    Examples:
+      | value                          |
+      | null                           |
+      | integer(9223372036854775807)   |
+      | real(3.25)                     |
+      | text("héllo wörld 🌍")          |
       | blob([0, 255, 1, 254])         |
 
   Scenario: result columns carry their names, rows keep their order
@@ -144,8 +167,48 @@ Feature: sql — relational storage through the canonical ABI
     Then the ok value is remembered as $tx
     When the guest calls tx-query($tx, "SELECT * FROM nowhere", [])
     Then the result is err(no-such-table(_))
-    When the guest calls tx-execute($tx, "INSERT INTO items (v) VALUES (42)", [])
+    When the guest calls tx-execute($tx, "INSERT INTO items (id, v) VALUES (7, 42)", [])
     Then the result is ok(1)
+    When the guest calls tx-execute($tx, "INSERT INTO items (id, v) VALUES (7, 43)", [])
+    Then the result is err(constraint-violation(_))
     When the guest calls tx-commit($tx)
     Then the result is ok
     And the database file has 1 row in items
+
+  Scenario: a second transaction while one is open is busy
+    When the guest calls begin-transaction()
+    Then the ok value is remembered as $tx
+    When the guest calls begin-transaction()
+    Then the result is err(busy)
+    When the guest calls tx-rollback($tx)
+    Then the result is ok
+    And the host holds no open transaction
+
+  Scenario: a commit that a deferred constraint refuses is constraint-violation and stores nothing
+    Given the guest has run "CREATE TABLE parent (id INTEGER PRIMARY KEY)"
+    And the guest has run "CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+    When the guest calls begin-transaction()
+    Then the ok value is remembered as $tx
+    When the guest calls tx-execute($tx, "INSERT INTO child (pid) VALUES (7)", [])
+    Then the result is ok(1)
+    When the guest calls tx-commit($tx)
+    Then the result is err(constraint-violation(_))
+    And the error message contains "FOREIGN KEY"
+    And the database file has 0 rows in child
+    And the host holds no open transaction
+
+  Scenario Outline: a transaction that its own statement ended is closed
+    When the guest calls begin-transaction()
+    Then the ok value is remembered as $tx
+    When the guest calls tx-execute($tx, "INSERT INTO items (v) VALUES ('early')", [])
+    And the guest calls tx-execute($tx, "<statement>", [])
+    Then the result is ok(0)
+    When the guest calls <finish>($tx)
+    Then the result is err(closed)
+    And the database file has <rows> in items
+    And the host holds no open transaction
+
+    Examples:
+      | statement | finish      | rows   |
+      | COMMIT    | tx-commit   | 1 row  |
+      | ROLLBACK  | tx-rollback | 0 rows |
