@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pytest_bdd import parsers, scenarios, when
+from pytest_bdd import parsers, scenarios, then, when
 
+from fixtures.backends.mail import INTERFACE as MAIL
 from keel_conformance import wave
 from keel_conformance.values import Ok
-from step_defs.common import Context, call_guest
+from step_defs.common import Context, call_guest, users_on_disk
 
 INTERFACE = "product"
 pytestmark = pytest.mark.usefixtures("keel_cell")
@@ -30,3 +31,11 @@ def _(guest: Any, ctx: Context, tid: str, user: str, code: str) -> None:
     result = call_guest(guest.members["email"], ctx, call)
     assert isinstance(result, Ok), f"the welcome mail failed: {wave.format(result, ctx.sig and ctx.sig.result)}"
     ctx.vars["sent"] = result.value
+
+
+@then(parsers.re(r"the SMTP server received (?P<n>\d+) messages, one to each of the users on disk"))
+def _(backends: Any, n: str) -> None:
+    """The layers meet only through the host's data: the recipients are the addresses the repository stored."""
+    got = sorted(r for m in backends[MAIL].received() for r in m.rcpt_tos)
+    stored = sorted(r["email"] for r in users_on_disk(backends))
+    assert len(got) == int(n) and got == stored, f"expected one message to each of {stored}, the SMTP server got {got}"
