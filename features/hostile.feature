@@ -1,3 +1,4 @@
+@mutants:none
 Feature: hostile — a guest that misbehaves costs one cell, never the run
   The wat-hostile guest (a 2 KB hand-written core module) misbehaves on purpose;
   c-p1-hostile does the same over the WASI p1 bridge, where the bad string and
@@ -5,6 +6,8 @@ Feature: hostile — a guest that misbehaves costs one cell, never the run
   A conformant runtime contains each misbehaviour in the call that caused it:
   the matrix shows the outcome the runtime produced (timeout, trap) with its own
   message, and the next scenario runs on a fresh instance as if nothing happened.
+  These scenarios judge how a runtime contains a guest, not what it returns,
+  so `keel-conformance mutate` makes no mutants for them (@mutants:none).
 
   Tags decided here:
   - `@outcome:NAME` — the outcome conformance requires (the cell still shows

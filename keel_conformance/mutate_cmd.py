@@ -36,9 +36,19 @@ from fixtures.components.build import (
     load_specs,
     world_types,
 )
-from fixtures.components.mutants import WRAPPERS, SchemaError, mutant_path, schema_spec, slot_bytes
+from fixtures.components.mutants import (
+    SOURCE_EDITS,
+    SWAP,
+    WRAPPERS,
+    SchemaError,
+    edited_mutant,
+    mutant_path,
+    schema_spec,
+    slot_bytes,
+)
 
 from . import journal as journal_file
+from . import types as T
 from .component_types import inspect_file
 from .inputs import writable_dir
 from .mutation import OPERATORS, Equivalent, Site, free_text_cases, plan
@@ -46,7 +56,9 @@ from .paths import PROJECT_ROOT
 from .plugin import ALREADY_KILLED
 
 DEFAULT_RUNTIME = "wasmtime"
-MUTABLE_TOOLCHAINS = tuple(WRAPPERS)
+# WAT and C guests get source edits instead of a wrapper: each exported function's result case swapped.
+SOURCE_EDITED = tuple(SOURCE_EDITS)
+MUTABLE_TOOLCHAINS = (*WRAPPERS, *SOURCE_EDITED)
 
 
 class MutateError(Exception):
@@ -59,8 +71,8 @@ class Mutant:
     interface: str  # whose scenarios judge it (a composite's, for a member's mutant run as the composite)
     toolchain: str
     site: Site
-    spec: GuestSpec  # a prebuilt component (the schema build with this mutant's slot)
-    schema: str  # the schema build's spec name
+    spec: GuestSpec  # a prebuilt component (the schema build with this mutant's slot), or a source-edited guest
+    schema: str | None  # the schema build's spec name; None for a source-edited guest, built on its own
     index: int  # this mutant's slot in the schema
     cell_guest: str  # the guest name its cells carry (the composite's, for composite interfaces)
     status: str = "not run"  # killed | survived | not built | not run
@@ -100,8 +112,23 @@ def make_plan(interfaces: list[str], guests: list[str], only: str | None) -> Pla
             sigs[spec.export] = plan(_export_sig(spec), free_text)
         return sigs[spec.export]
 
+    def swap_sites(spec: GuestSpec) -> tuple[list[Site], list[Equivalent]]:
+        sig = _export_sig(spec)
+        found, equivalent = [], []
+        for name in sorted(sig.funcs):
+            result = sig.funcs[name].result
+            if isinstance(result, T.ResultT) and (result.ok is not None or result.err is not None):
+                found.append(Site(name, (), SWAP, T.to_json(result)))
+            else:
+                shown = T.wit_text(result) if result is not None else "nothing"
+                equivalent.append(Equivalent(name, SWAP, f"{name} returns {shown}: no result case to swap"))
+        return found, equivalent
+
     def mutants_of(spec: GuestSpec) -> list[tuple[int, Site, GuestSpec]]:
         """(slot, site, the mutant's spec) for every wanted site of a guest; the schema joins the plan."""
+        if spec.toolchain in SOURCE_EDITED:
+            return [(0, site, edited_mutant(spec, site.function)) for site in swap_sites(spec)[0]
+                    if only is None or site.id == only]
         found, _ = sites_of(spec)
         schema = schema_spec(spec, found)
         p.schemas[schema.name] = schema
@@ -117,10 +144,11 @@ def make_plan(interfaces: list[str], guests: list[str], only: str | None) -> Pla
         if spec.interface not in interfaces or (guests and spec.name not in guests):
             continue
         p.baseline[spec.name] = spec
-        p.equivalent += [(spec.interface, spec.name, spec.toolchain, e) for e in sites_of(spec)[1]]
+        equivalent = swap_sites(spec)[1] if spec.toolchain in SOURCE_EDITED else sites_of(spec)[1]
+        p.equivalent += [(spec.interface, spec.name, spec.toolchain, e) for e in equivalent]
         for index, site, m in mutants_of(spec):
-            p.mutants.append(Mutant(spec.name, spec.interface, spec.toolchain, site, m, f"{spec.name}~schema",
-                                    index, m.name))
+            schema = None if spec.toolchain in SOURCE_EDITED else f"{spec.name}~schema"
+            p.mutants.append(Mutant(spec.name, spec.interface, spec.toolchain, site, m, schema, index, m.name))
     for comp in composites:
         members = [mutable.get(g) for g in comp.members.values()]
         if comp.interface not in interfaces or (guests and comp.name not in guests) or None in members:
@@ -129,12 +157,14 @@ def make_plan(interfaces: list[str], guests: list[str], only: str | None) -> Pla
         for role, member_name in comp.members.items():
             spec = mutable[member_name]
             p.baseline[spec.name] = spec
-            p.equivalent += [(comp.interface, f"{comp.name}/{role}", spec.toolchain, e) for e in sites_of(spec)[1]]
+            equivalent = swap_sites(spec)[1] if spec.toolchain in SOURCE_EDITED else sites_of(spec)[1]
+            p.equivalent += [(comp.interface, f"{comp.name}/{role}", spec.toolchain, e) for e in equivalent]
             for index, site, m in mutants_of(spec):
                 name = f"{comp.name}~{m.name.split('~', 1)[1]}-{role}"
                 p.composites.append(CompositeSpec(name, comp.interface, {**comp.members, role: m.name}))
-                p.mutants.append(Mutant(f"{comp.name}/{role}", comp.interface, spec.toolchain, site, m,
-                                        f"{spec.name}~schema", index, name))
+                schema = None if spec.toolchain in SOURCE_EDITED else f"{spec.name}~schema"
+                p.mutants.append(Mutant(f"{comp.name}/{role}", comp.interface, spec.toolchain, site, m, schema,
+                                        index, name))
     return p
 
 
@@ -162,13 +192,18 @@ def guests_file(p: Plan, path: Path) -> None:
 def build(p: Plan, runtime: str) -> list[BuildFailure]:
     """The baseline guests and one schema build per guest, in parallel; then each mutant from its schema.
     Returns the baseline's failures (which void the run); a schema that fails leaves its mutants not built."""
-    specs = [*p.baseline.values(), *p.schemas.values()]
+    edited = [m.spec for m in p.mutants if m.schema is None]
+    specs = [*p.baseline.values(), *p.schemas.values(), *edited]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         built = dict(zip((s.name for s in specs), pool.map(build_one, specs), strict=True))
     fresh = sum(1 for b in built.values() if not isinstance(b, BuildFailure) and b.extra.get("built_now"))
     print(f"keel-conformance: {fresh} of {len(built)} builds made now, the rest from the cache", file=sys.stderr)
     for m in p.mutants:
-        b = built[m.schema]
+        b = built[m.schema or m.spec.name]
+        if m.schema is None:
+            if isinstance(b, BuildFailure):
+                m.status, m.detail = "not built", f"{b.reason} (log: {b.log})"
+            continue
         if isinstance(b, BuildFailure):
             m.status, m.detail = "not built", f"{b.reason} (log: {b.log})"
             continue
@@ -303,7 +338,7 @@ def summary(p: Plan, runtime: str) -> dict[str, Any]:
         g["score"] = round(g["killed"] / judged, 4) if judged else None
     return {
         "runtime": runtime,
-        "operators": OPERATORS,
+        "operators": {**OPERATORS, SWAP: "swap a returned result between ok and err (a source edit of a WAT or C guest)"},
         "scores": sorted(groups.values(), key=lambda g: (g["interface"], g["toolchain"])),
         "mutants": [{"id": m.site.id, "guest": m.guest, "interface": m.interface, "toolchain": m.toolchain,
                      "function": m.site.function, "path": m.site.where, "operator": m.site.operator,
