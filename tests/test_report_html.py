@@ -5,7 +5,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from reports import html, results
+from reports import html, markdown, results
 
 EVIL = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
 
@@ -72,3 +72,35 @@ def test_the_filter_hides_outcomes(browser: Any, tmp_path: Path) -> None:
     browser.find_element(By.CSS_SELECTOR, "input[data-outcome='pass']").click()
     shown = [c.get_attribute("data-outcome") for c in browser.find_elements(By.CSS_SELECTOR, "td.cell")]
     assert "pass" not in shown and "fail" in shown
+
+
+def _with_mutation(doc: dict[str, Any]) -> dict[str, Any]:
+    rerun = "keel-conformance mutate --interface kv --guest py-kv-probe --mutant 'get:result:ok-to-err'"
+    mutant = {"id": "get:result:ok-to-err", "guest": "py-kv-probe", "interface": "kv", "toolchain": "componentize-py",
+              "function": "get", "path": "result", "operator": "ok-to-err", "status": "killed", "build": "b",
+              "detail": "a missing key reads as none: fail", "cells": 3, "rerun": rerun}
+    survivor = {**mutant, "id": "get:result.ok?:some-to-none", "status": "survived", "detail": EVIL, "rerun": EVIL}
+    doc["mutation"] = {
+        "runtime": "wasmtime", "operators": {"ok-to-err": "turn ok(_) into err"}, "seconds": {"build": 1.0, "judge": 2.0},
+        "scores": [{"interface": "kv", "toolchain": "componentize-py", "mutants": 2, "killed": 1, "survived": 1,
+                    "equivalent": 3, "not_built": 0, "not_run": 0, "score": 0.5}],
+        "mutants": [mutant, survivor],
+        "equivalent": [{"interface": "kv", "guest": "py-kv-probe", "toolchain": "componentize-py", "function": "set",
+                        "operator": "flip", "reason": "set returns result<_, kv-error>: no value flip can change"}]}
+    return doc
+
+
+def test_the_mutation_score_and_survivors_show_in_the_page(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    doc = _with_mutation(_doc())
+    results.validate(doc)
+    page = tmp_path / "report.html"
+    html.write(doc, page)
+    browser.get(page.as_uri())
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#mutation-scores tr")]
+    assert rows[1].split() == ["kv", "componentize-py", "2", "1", "1", "3", "0", "50%"]
+    survivors = browser.find_element(By.ID, "survivors").text
+    assert "survived: py-kv-probe get:result.ok?:some-to-none" in survivors and EVIL in survivors
+    assert browser.execute_script("return window.pwned") is None
+    assert "| kv          | componentize-py |" in markdown.document(doc)
