@@ -193,7 +193,9 @@ def build(p: Plan, runtime: str) -> list[BuildFailure]:
     """The baseline guests and one schema build per guest, in parallel; then each mutant from its schema.
     Returns the baseline's failures (which void the run); a schema that fails leaves its mutants not built."""
     edited = [m.spec for m in p.mutants if m.schema is None]
-    specs = [*p.baseline.values(), *p.schemas.values(), *edited]
+    # One build per name: a member's mutant serves its own interface and its composite's, and two threads
+    # of one process building the same guest would share a temporary file.
+    specs = list({s.name: s for s in [*p.baseline.values(), *p.schemas.values(), *edited]}.values())
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         built = dict(zip((s.name for s in specs), pool.map(build_one, specs), strict=True))
     fresh = sum(1 for b in built.values() if not isinstance(b, BuildFailure) and b.extra.get("built_now"))

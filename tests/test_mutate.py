@@ -106,3 +106,18 @@ def test_bad_selections_are_one_line_and_write_nothing(argv: list[str], says: st
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not (tmp_path / "m" / "results.json").exists()
+
+
+def test_a_member_mutant_shared_by_its_interface_and_its_composite_builds_once_from_an_empty_cache(
+        tmp_path: Path) -> None:
+    """c-p1-email-service's send-bulk mutant judges email and, as a member, product: one build serves both
+    (two threads building it at once once shared a temporary file and lost it)."""
+    import os
+
+    site = "send-bulk:result:swap-result-case"
+    proc = keel("mutate", "--interface", "email", "--interface", "product", "--guest", "c-p1-email-service",
+                "--guest", "c-p1-product", "--mutant", site, "--out", str(tmp_path / "m"), timeout=900,
+                env={**os.environ, "KEEL_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    mutants = results.load(tmp_path / "m" / "results.json")["mutation"]["mutants"]
+    assert {(m["interface"], m["status"]) for m in mutants} == {("email", "killed"), ("product", "killed")}
