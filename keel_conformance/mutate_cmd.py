@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.components.build import (
-    WIT,
     BuildFailure,
     CompositeSpec,
     GuestSpec,
@@ -51,7 +50,7 @@ from . import journal as journal_file
 from . import types as T
 from .component_types import inspect_file
 from .inputs import writable_dir
-from .mutation import OPERATORS, Equivalent, Site, free_text_cases, plan
+from .mutation import OPERATORS, Equivalent, Site, plan
 from .paths import PROJECT_ROOT
 from .plugin import ALREADY_KILLED
 
@@ -102,35 +101,41 @@ def _export_sig(spec: GuestSpec) -> Any:
     return sig
 
 
+def swap_sites(sig: T.InterfaceSig) -> tuple[list[Site], list[Equivalent]]:
+    """A source-edited guest's sites: every exported function whose result is a result, swapped."""
+    found, equivalent = [], []
+    for name in sorted(sig.funcs):
+        result = sig.funcs[name].result
+        if isinstance(result, T.ResultT) and (result.ok is not None or result.err is not None):
+            found.append(Site(name, (), SWAP, T.to_json(result)))
+        else:
+            shown = T.wit_text(result) if result is not None else "nothing"
+            equivalent.append(Equivalent(name, SWAP, f"{name} returns {shown}: no result case to swap"))
+    return found, equivalent
+
+
+def _schema_name(spec: GuestSpec) -> str | None:
+    return None if spec.toolchain in SOURCE_EDITED else f"{spec.name}~schema"
+
+
 def make_plan(interfaces: list[str], guests: list[str], only: str | None) -> Plan:
     specs = [s for s in load_specs() if not s.fixture_only]
     composites = load_composites()
     mutable = {s.name: s for s in specs if s.toolchain in MUTABLE_TOOLCHAINS}
-    free_text = free_text_cases(WIT)
     p = Plan()
-    sigs: dict[str, tuple[list[Site], list[Equivalent]]] = {}
+    sigs: dict[tuple[bool, str], tuple[list[Site], list[Equivalent]]] = {}
 
     def sites_of(spec: GuestSpec) -> tuple[list[Site], list[Equivalent]]:
-        if spec.export not in sigs:
-            sigs[spec.export] = plan(_export_sig(spec), free_text)
-        return sigs[spec.export]
-
-    def swap_sites(spec: GuestSpec) -> tuple[list[Site], list[Equivalent]]:
-        sig = _export_sig(spec)
-        found, equivalent = [], []
-        for name in sorted(sig.funcs):
-            result = sig.funcs[name].result
-            if isinstance(result, T.ResultT) and (result.ok is not None or result.err is not None):
-                found.append(Site(name, (), SWAP, T.to_json(result)))
-            else:
-                shown = T.wit_text(result) if result is not None else "nothing"
-                equivalent.append(Equivalent(name, SWAP, f"{name} returns {shown}: no result case to swap"))
-        return found, equivalent
+        """A guest's sites and equivalents, by how its toolchain is mutated, read once per export."""
+        key = (spec.toolchain in SOURCE_EDITED, spec.export)
+        if key not in sigs:
+            sigs[key] = swap_sites(_export_sig(spec)) if key[0] else plan(_export_sig(spec))
+        return sigs[key]
 
     def mutants_of(spec: GuestSpec) -> list[tuple[int, Site, GuestSpec]]:
         """(slot, site, the mutant's spec) for every wanted site of a guest; the schema joins the plan."""
         if spec.toolchain in SOURCE_EDITED:
-            return [(0, site, edited_mutant(spec, site.function)) for site in swap_sites(spec)[0]
+            return [(0, site, edited_mutant(spec, site.function)) for site in sites_of(spec)[0]
                     if only is None or site.id == only]
         found, _ = sites_of(spec)
         schema = schema_spec(spec, found)
@@ -147,11 +152,10 @@ def make_plan(interfaces: list[str], guests: list[str], only: str | None) -> Pla
         if spec.interface not in interfaces or (guests and spec.name not in guests):
             continue
         p.baseline[spec.name] = spec
-        equivalent = swap_sites(spec)[1] if spec.toolchain in SOURCE_EDITED else sites_of(spec)[1]
-        p.equivalent += [(spec.interface, spec.name, spec.toolchain, e) for e in equivalent]
+        p.equivalent += [(spec.interface, spec.name, spec.toolchain, e) for e in sites_of(spec)[1]]
         for index, site, m in mutants_of(spec):
-            schema = None if spec.toolchain in SOURCE_EDITED else f"{spec.name}~schema"
-            p.mutants.append(Mutant(spec.name, spec.interface, spec.toolchain, site, m, schema, index, m.name))
+            p.mutants.append(Mutant(spec.name, spec.interface, spec.toolchain, site, m, _schema_name(spec), index,
+                                    m.name))
     for comp in composites:
         members = [mutable.get(g) for g in comp.members.values()]
         if comp.interface not in interfaces or (guests and comp.name not in guests) or None in members:
@@ -160,14 +164,12 @@ def make_plan(interfaces: list[str], guests: list[str], only: str | None) -> Pla
         for role, member_name in comp.members.items():
             spec = mutable[member_name]
             p.baseline[spec.name] = spec
-            equivalent = swap_sites(spec)[1] if spec.toolchain in SOURCE_EDITED else sites_of(spec)[1]
-            p.equivalent += [(comp.interface, f"{comp.name}/{role}", spec.toolchain, e) for e in equivalent]
+            p.equivalent += [(comp.interface, f"{comp.name}/{role}", spec.toolchain, e) for e in sites_of(spec)[1]]
             for index, site, m in mutants_of(spec):
                 name = f"{comp.name}~{m.name.split('~', 1)[1]}-{role}"
                 p.composites.append(CompositeSpec(name, comp.interface, {**comp.members, role: m.name}))
-                schema = None if spec.toolchain in SOURCE_EDITED else f"{spec.name}~schema"
-                p.mutants.append(Mutant(f"{comp.name}/{role}", comp.interface, spec.toolchain, site, m, schema,
-                                        index, name))
+                p.mutants.append(Mutant(f"{comp.name}/{role}", comp.interface, spec.toolchain, site, m,
+                                        _schema_name(spec), index, name))
     return p
 
 

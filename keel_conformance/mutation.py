@@ -8,9 +8,7 @@ types alone and never built.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import types as T
 
@@ -63,12 +61,12 @@ def _zero_buildable(ty: T.WitType | None) -> bool:
     return ty is None or isinstance(ty, (T.Prim, T.ListT, T.OptionT))
 
 
-def _walk(ty: T.WitType | None, path: tuple[str, ...], free_text: frozenset[str]) -> list[tuple[tuple[str, ...], str, T.WitType]]:
+def _walk(ty: T.WitType | None, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], str, T.WitType]]:
     if ty is None:
         return []
     out: list[tuple[tuple[str, ...], str, T.WitType]] = []
     if isinstance(ty, T.Prim):
-        if ty.kind == "string" and not (path and path[-1] in free_text):
+        if ty.kind == "string":
             out.append((path, "string-edit", ty))
         elif ty.kind in INTS:
             out.append((path, "plus-one", ty))
@@ -77,17 +75,17 @@ def _walk(ty: T.WitType | None, path: tuple[str, ...], free_text: frozenset[str]
         return out
     if isinstance(ty, T.ListT):
         out.append((path, "drop-last", ty))
-        out += _walk(ty.element, path + ("each",), free_text)
+        out += _walk(ty.element, path + ("each",))
     elif isinstance(ty, T.RecordT):
         for name, ft in ty.fields:
-            out += _walk(ft, path + (f"field:{name}",), free_text)
+            out += _walk(ft, path + (f"field:{name}",))
     elif isinstance(ty, T.TupleT):
         for i, et in enumerate(ty.elements):
-            out += _walk(et, path + (f"elem:{i}",), free_text)
+            out += _walk(et, path + (f"elem:{i}",))
     elif isinstance(ty, T.OptionT):
         out.append((path, "some-to-none", ty))
         if not isinstance(ty.payload, T.OptionT):  # some(some(x)) needs bindings' own wrappers: not walked
-            out += _walk(ty.payload, path + ("some",), free_text)
+            out += _walk(ty.payload, path + ("some",))
     elif isinstance(ty, T.EnumT):
         if len(ty.names) > 1:
             out.append((path, "other-case", ty))
@@ -98,27 +96,27 @@ def _walk(ty: T.WitType | None, path: tuple[str, ...], free_text: frozenset[str]
         if len(ty.cases) > 1 and all(_zero_buildable(t) for _, t in ty.cases):
             out.append((path, "other-case", ty))
         for name, ct in ty.cases:
-            out += _walk(ct, path + (f"case:{name}",), free_text)
+            out += _walk(ct, path + (f"case:{name}",))
     # results below the top level, resources: no site (bindings wrap them in classes of their own)
     return out
 
 
-def sites(func: T.FuncSig, free_text: frozenset[str] = frozenset()) -> list[Site]:
+def sites(func: T.FuncSig) -> list[Site]:
     """Every mutation site of one exported function's result."""
     ty = func.result
     found: list[tuple[tuple[str, ...], str, T.WitType]] = []
     if isinstance(ty, T.ResultT):
         if _zero_buildable(ty.err) or isinstance(ty.err, T.VariantT) and all(_zero_buildable(t) for _, t in ty.err.cases):
             found.append(((), "ok-to-err", ty))
-        found += _walk(ty.ok, ("ok",), free_text)
+        found += _walk(ty.ok, ("ok",))
         if isinstance(ty.err, T.VariantT):
             # An error is judged by its case: what a payload says is the host's or the guest's own words,
             # which an interface seldom fixes (and a mirror's host never produces most cases at all).
-            found += [(path, op, t) for path, op, t in _walk(ty.err, ("err",), free_text) if path == ("err",)]
+            found += [(path, op, t) for path, op, t in _walk(ty.err, ("err",)) if path == ("err",)]
         else:
-            found += _walk(ty.err, ("err",), free_text)
+            found += _walk(ty.err, ("err",))
     else:
-        found += _walk(ty, (), free_text)
+        found += _walk(ty, ())
     return [Site(func.name, path, op, T.to_json(t)) for path, op, t in found]
 
 
@@ -129,13 +127,13 @@ class Equivalent:
     reason: str
 
 
-def plan(sig: T.InterfaceSig, free_text: frozenset[str] = frozenset()) -> tuple[list[Site], list[Equivalent]]:
+def plan(sig: T.InterfaceSig) -> tuple[list[Site], list[Equivalent]]:
     """The mutants of an interface: one per site, and the (function, operator) pairs with none."""
     all_sites: list[Site] = []
     equivalent: list[Equivalent] = []
     for name in sorted(sig.funcs):
         func = sig.funcs[name]
-        found = sites(func, free_text)
+        found = sites(func)
         all_sites += found
         used = {s.operator for s in found}
         shown = T.wit_text(func.result) if func.result is not None else "nothing"
@@ -143,16 +141,3 @@ def plan(sig: T.InterfaceSig, free_text: frozenset[str] = frozenset()) -> tuple[
             if op not in used:
                 equivalent.append(Equivalent(name, op, f"{name} returns {shown}: no value {op} can change"))
     return all_sites, equivalent
-
-
-_CASE_DOC = re.compile(r"((?:^[ \t]*///.*\n)+)[ \t]*([a-z][a-z0-9-]*)\(string\)", re.M)
-
-
-def free_text_cases(wit_dir: Path) -> frozenset[str]:
-    """Variant cases whose WIT docs say their string is free text for people: no scenario can compare it."""
-    marked: set[str] = set()
-    for f in sorted(wit_dir.rglob("*.wit")):
-        for docs, case in _CASE_DOC.findall(f.read_text()):
-            if "free text" in docs.lower():
-                marked.add(f"case:{case}")
-    return frozenset(marked)
