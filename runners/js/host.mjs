@@ -223,6 +223,19 @@ function importObject(iface) {
 }
 
 // ---- WASI: the preview2 shim with nothing of the host exposed ----------------
+// jco's glue wraps every export with `WebAssembly.promising` in a try/catch, falling back to the plain
+// export where the engine has no JSPI. Engines without it (Node 20 and 22) render that TypeError's
+// message by re-parsing the calling function — jco's instantiation generator, ~38,000 lines for a
+// componentize-py guest — a dozen times per instance: ~350 ms of each scenario. A function that throws
+// the same TypeError keeps the glue on the same path; the probe records it as a note.
+function withoutJspiReparse() {
+  if (typeof WebAssembly.promising === "undefined") {
+    WebAssembly.promising = function promising() {
+      throw new TypeError("WebAssembly.promising is not a function");
+    };
+  }
+}
+
 function isolate() {
   shim.filesystem._setPreopens?.({});
   shim.cli._setEnv?.({});
@@ -276,6 +289,7 @@ function describe(e) {
 async function main() {
   const init = recv();
   isolate();
+  withoutJspiReparse();
   let mod;
   try {
     mod = await import(pathToFileURL(init.module).href);
@@ -283,10 +297,21 @@ async function main() {
     send({ op: "init-failed", message: describe(e) });
     return;
   }
+  // Each core module is compiled once per engine process, and a refusal is kept too: compiling is
+  // deterministic, and an engine that refuses a guest would otherwise re-read and re-refuse it per scenario.
   const modules = new Map();
   const getCoreModule = (p) => {
-    if (!modules.has(p)) modules.set(p, new WebAssembly.Module(readFileSync(join(init.dir, p))));
-    return modules.get(p);
+    if (!modules.has(p)) {
+      try {
+        modules.set(p, new WebAssembly.Module(readFileSync(join(init.dir, p))));
+      } catch (e) {
+        if (!(e instanceof WebAssembly.CompileError)) throw e;
+        modules.set(p, e);
+      }
+    }
+    const m = modules.get(p);
+    if (m instanceof WebAssembly.Module) return m;
+    throw m;
   };
   const exported = init.exports;
   // Host resources handed to an export are the import's own classes (jco checks instanceof).
