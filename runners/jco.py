@@ -69,6 +69,11 @@ XCONST = "--experimental-wasm-extended-const"
 CAPABILITIES = frozenset({"component-model", "wasi-p2", "resources", "transpiled-to-js", "call-deadline",
                           "separate-process", "wasi-p1"})
 
+# What host.mjs does beside the guest's own glue, in every jco column's report.
+HOST_NOTES = ("where the engine has no WebAssembly.promising (JSPI: Node 20 and 22), host.mjs defines one that throws "
+              "the TypeError jco's glue catches, so the glue takes its usual fallback without V8 re-parsing jco's "
+              "instantiation function to word that error, a dozen times per instance",)
+
 ENGINES = {
     e.name: e for e in (
         Engine("jco-node", _system_node, origin="the machine's node on PATH", install_hint="install Node.js"),
@@ -258,7 +263,7 @@ class JcoRunner:
             return Probe(self.name, False, reason=f"{binary} --version failed: {e}", flags=self.engine.flags)
         return Probe(self.name, True, version=f"{version} · jco {jco_version()}", flags=self.engine.flags,
                      origin=f"{self.engine.origin} ({binary})",
-                     capabilities=CAPABILITIES, notes=self.engine.notes)
+                     capabilities=CAPABILITIES, notes=self.engine.notes + HOST_NOTES)
 
     def transpile(self, guest: GuestBuild) -> Path:
         out = cache_dir("jco", jco_version(), guest.sha256)

@@ -26,7 +26,7 @@ from keel_conformance.outcomes import NotApplicable
 from keel_conformance.paths import PROJECT_ROOT, cache_dir
 
 from ._process import Launched, close_fds, describe_exit
-from .jco import CAPABILITIES, ENGINES, Engine, JcoRunner, jco_version
+from .jco import CAPABILITIES, ENGINES, HOST_NOTES, Engine, JcoRunner, jco_version
 from .protocol import Probe
 
 MOUNT = "/keel"
@@ -192,7 +192,7 @@ class DockerJcoRunner(JcoRunner):
         return Probe(self.name, True, version=f"{version} · jco {jco_version()} · docker {server}",
                      flags=(*self.engine.flags, "network=none", "read-only-root", f"memory={MEMORY}", f"pids={PIDS}"),
                      origin=f"{origin}: {self.image}",
-                     capabilities=CAPABILITIES | {"container"})
+                     capabilities=CAPABILITIES | {"container"}, notes=self.engine.notes + HOST_NOTES)
 
     def launch(self, mounted: Path, script: str = "host.mjs", p1: bool = False) -> tuple[Launched, Path]:
         if self.client is None or self.image is None:
