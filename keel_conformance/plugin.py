@@ -22,7 +22,7 @@ from runners import registry
 from runners.protocol import GuestBuild, Limits, Probe
 
 from . import journal as journal_file
-from . import stopping
+from . import scheduling, stopping
 from .cells import NA_PREFIX, Cell, CellId, classify
 from .component_types import NotAComponent, check_preamble
 from .outcomes import GuestTimeout, GuestTrap, NotApplicable, Outcome, RuntimeCrash, SuiteError
@@ -178,6 +178,13 @@ def pytest_configure(config: pytest.Config) -> None:
         stop = stopping.install(st.journal.with_name(stopping.STOP_FILE), quiet=hasattr(config, "workerinput"))
         if not hasattr(config, "workerinput"):
             stop.on_signal.append(lambda _signum: _stop_workers(config, stop))
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """A parallel run hands each worker whole (column, guest) blocks (see scheduling.py)."""
+    st = state(config)
+    return scheduling.ByColumnAndGuest(config, log, [*st.specs, *st.composites])
 
 
 def _stop_workers(config: pytest.Config, stop: stopping.StopRequest) -> None:
@@ -443,6 +450,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if len(keep) != len(items):
             config.hook.pytest_deselected(items=[i for i in items if i.nodeid in done])
             items[:] = keep
+    keys = [(c.runtime, c.guest) if (c := _cell_id(i)) is not None else None for i in items]
+    items[:] = [items[i] for i in scheduling.block_order(keys)]
     loaded: dict[str, list[expectations.Expectation]] = {}
     for item in items:
         cell_id = _cell_id(item)
