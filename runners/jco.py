@@ -34,6 +34,10 @@ HOST = JS / "host.mjs"
 ENGINES_DIR = JS / "engines" / "node_modules"
 JCO_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "jco"
 START_TIMEOUT_S = 120.0  # compiling an 18 MB guest's core modules in a cold engine
+# Engine processes kept alive per column and worker. The cells of one guest run as one block
+# (keel_conformance/scheduling.py), so two keep each guest compiled once without holding every
+# guest's engine (100-300 MB each) until the run ends.
+LIVE_ENGINES = 2
 
 
 @dataclass(frozen=True)
@@ -285,11 +289,14 @@ class JcoRunner:
 
     def _process(self, guest: GuestBuild, exports: InterfaceSig, imports: dict[str, InterfaceSig],
                  all_imports: list[str]) -> EngineProcess:
-        p = self.processes.get(guest.sha256)
+        p = self.processes.pop(guest.sha256, None)
         if p is not None:
             if p.alive:
+                self.processes[guest.sha256] = p  # the most recently used is last
                 return p
             p.kill()  # a dead engine still holds its channel ends, and in Docker its container
+        while len(self.processes) >= LIVE_ENGINES:  # the least recently used guest's engine goes
+            self.processes.pop(next(iter(self.processes))).kill()
         launched, seen_as = self.launch(self.transpile(guest))
         init = {"op": "init", "module": str(seen_as / "guest.js"), "dir": str(seen_as),
                 "exports": sig_to_json(exports), "imports": [sig_to_json(s) for s in imports.values()],
