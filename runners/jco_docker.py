@@ -1,20 +1,26 @@
-"""jco in Docker: the same engine builds as runners/jco.py, each inside a container.
+"""jco in Docker: the same engine builds as runners/jco.py, inside a container.
 
 This is the path a nightly CI on a stock runner would use. No image registry
 is reachable, so each engine's image is made offline by `docker import` of a
 root filesystem holding only the engine binary and the shared libraries `ldd`
-lists. The host script, the preview2 shim and the guest (transpiled, or a p1 module) are
-mounted read-only; the channel to the suite is two FIFOs in a mounted
-directory. Containers get no network, a read-only root, and memory and pid
-limits. If no Docker engine can start, every cell is `n/a` saying why.
+lists. One container per column and worker runs runners/js/launcher.mjs, which
+starts each engine process (a guest's host.mjs, or a p1 module) inside it on
+request. The host scripts, the preview2 shim and the guests (transpiled, or p1
+modules, in the cache) are mounted read-only; each process's channel to the
+suite is two FIFOs in a mounted directory. The container gets no network, a
+read-only root, and memory and pid limits. If no Docker engine can start,
+every cell is `n/a` saying why.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -22,16 +28,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from keel_conformance.outcomes import NotApplicable
+from keel_conformance.outcomes import NotApplicable, RuntimeCrash
 from keel_conformance.paths import PROJECT_ROOT, cache_dir
 
-from ._process import Launched, close_fds, describe_exit
+from ._process import Launched, close_fds, describe_exit, write_all
 from .jco import CAPABILITIES, ENGINES, HOST_NOTES, Engine, JcoRunner, jco_version
 from .protocol import Probe
 
 MOUNT = "/keel"
-MEMORY = "1g"
+MEMORY = "2g"  # one container per column and worker: its engines (at most jco.LIVE_ENGINES) and a p1 module
 PIDS = 512
+LABEL = "keel-conformance.run"
+START_TIMEOUT_S = 60.0
 
 
 def _client() -> Any:
@@ -111,58 +119,147 @@ def image_for(client: Any, engine: Engine) -> tuple[str, str]:
     return tag, f"/engine/bin/{name}"
 
 
-class Container:
-    """An engine in a container; the channel is two FIFOs in a mounted directory."""
+class ColumnContainer:
+    """One container per column (and worker): runners/js/launcher.mjs as its main process starts each
+    engine process in it on request, so a guest's engine or a p1 module costs a process start, not a
+    container start. The launcher's channel is two FIFOs in a mounted directory; so is each process's."""
 
-    def __init__(self, client: Any, image: str, argv: list[str], guest: Path) -> None:
+    def __init__(self, client: Any, image: str, binary: str, guests_root: Path) -> None:
         self.rpc = Path(tempfile.mkdtemp(prefix="keel-rpc-"))
-        os.mkfifo(self.rpc / "in")
-        os.mkfifo(self.rpc / "out")
-        # O_RDWR opens a FIFO without waiting for the other side; the engine opens its ends when it starts.
-        self.wfd = os.open(self.rpc / "in", os.O_RDWR)
-        self.rfd = os.open(self.rpc / "out", os.O_RDWR)
+        os.mkfifo(self.rpc / "ctl-in")
+        os.mkfifo(self.rpc / "ctl-out")
+        self.ctl_w = os.open(self.rpc / "ctl-in", os.O_RDWR)  # never waits for the launcher
+        # Read-only, so the launcher's exit (the container's end) reads as end of file.
+        self.ctl_r = os.open(self.rpc / "ctl-out", os.O_RDONLY | os.O_NONBLOCK)
+        self.guests_root, self.seq, self.gone = guests_root, 0, ""
+        self.exits: dict[int, dict[str, Any]] = {}
+        self.buf = b""
         mounts = {
             str(PROJECT_ROOT / "runners" / "js"): {"bind": f"{MOUNT}/runners/js", "mode": "ro"},
             str(PROJECT_ROOT / "node_modules"): {"bind": f"{MOUNT}/node_modules", "mode": "ro"},
-            str(guest): {"bind": f"{MOUNT}/guest", "mode": "ro"},
+            str(guests_root): {"bind": f"{MOUNT}/guests", "mode": "ro"},
             str(self.rpc): {"bind": f"{MOUNT}/rpc", "mode": "rw"},
         }
         self.container = client.containers.run(
-            image, argv, detach=True, network_mode="none", read_only=True, mem_limit=MEMORY, pids_limit=PIDS,
-            tmpfs={"/tmp": "size=64m"}, volumes=mounts, working_dir=MOUNT,
-            environment={"KEEL_RPC_IN": f"{MOUNT}/rpc/in", "KEEL_RPC_OUT": f"{MOUNT}/rpc/out", "HOME": "/tmp"},
+            image, [binary, f"{MOUNT}/runners/js/launcher.mjs"], detach=True, auto_remove=True,
+            network_mode="none", read_only=True, mem_limit=MEMORY, pids_limit=PIDS, tmpfs={"/tmp": "size=64m"},
+            volumes=mounts, working_dir=MOUNT, labels={LABEL: str(os.getpid())},
+            environment={"KEEL_CTL_IN": f"{MOUNT}/rpc/ctl-in", "KEEL_CTL_OUT": f"{MOUNT}/rpc/ctl-out", "HOME": "/tmp"},
         )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._pump(deadline - time.monotonic(), ready=True):
+            if time.monotonic() > deadline or self.gone:
+                self.close()
+                raise RuntimeCrash(f"the column's container did not start its launcher: {self.gone or 'no answer'}")
 
-    def alive(self) -> bool:
+    def seen_as(self, path: Path) -> Path | None:
+        """Where the engines see `path`, or None when it is not under this container's guests root."""
+        try:
+            return Path(MOUNT, "guests", path.resolve().relative_to(self.guests_root))
+        except ValueError:
+            return None
+
+    def _pump(self, timeout_s: float, ready: bool = False) -> bool:
+        """Reads what the launcher has said, waiting up to `timeout_s` for something; with `ready`, until
+        its `ready` (True) or the deadline."""
+        deadline = time.monotonic() + max(timeout_s, 0)
+        while not self.gone:
+            if not select.select([self.ctl_r], [], [], max(deadline - time.monotonic(), 0))[0]:
+                return False
+            try:
+                chunk = os.read(self.ctl_r, 1 << 16)
+            except BlockingIOError:
+                chunk = None
+            if chunk == b"":
+                if ready:  # no writer yet: the launcher has not opened its end
+                    time.sleep(0.02)
+                    if time.monotonic() > deadline:
+                        return False
+                    continue
+                self.gone = f"the container is gone: {self._container_death()}"
+                return False
+            self.buf += chunk or b""
+            while len(self.buf) >= 4 and len(self.buf) >= 4 + int.from_bytes(self.buf[:4], "big"):
+                n = int.from_bytes(self.buf[:4], "big")
+                msg = json.loads(self.buf[4:4 + n])
+                self.buf = self.buf[4 + n:]
+                if msg["op"] == "ready":
+                    return True
+                if msg["op"] == "exit":
+                    self.exits[int(msg["id"])] = msg
+            if not ready:
+                return False
+        return False
+
+    def _container_death(self) -> str:
         try:
             self.container.reload()
-        except Exception:
-            return False
-        return bool(self.container.status in ("created", "running"))
-
-    def death(self) -> str:
-        try:
-            code = int(self.container.wait(timeout=5)["StatusCode"])
-            self.container.reload()
-            oom = " (out of memory)" if self.container.attrs["State"].get("OOMKilled") else ""
-            return describe_exit(code, self.container.logs(stdout=False, stderr=True)) + oom
+            state = self.container.attrs["State"]
+            return f"exit {state.get('ExitCode')}" + (" (out of memory)" if state.get("OOMKilled") else "")
         except Exception as e:
-            return f"the container is gone ({type(e).__name__})"
+            return f"removed ({type(e).__name__})"
 
-    def sigkill(self) -> None:
+    def request(self, msg: dict[str, Any]) -> None:
+        body = json.dumps(msg, separators=(",", ":")).encode()
         try:
-            self.container.kill()
-        except Exception:
-            pass
+            write_all(self.ctl_w, len(body).to_bytes(4, "big") + body)
+        except OSError as e:
+            self.gone = self.gone or f"the container is gone: {e}"
 
-    def kill(self) -> None:
+    def spawn(self, argv: list[str]) -> InContainer:
+        self.seq += 1
+        return InContainer(self, self.seq, argv)
+
+    def close(self) -> None:
+        close_fds(self.ctl_w, self.ctl_r)  # the launcher reads the end of its requests and exits
+        self.ctl_w = self.ctl_r = -1
         try:
             self.container.remove(force=True)
         except Exception:
             pass
+        shutil.rmtree(self.rpc, ignore_errors=True)
+
+
+class InContainer:
+    """An engine process the launcher started; the channel is two FIFOs of its own."""
+
+    def __init__(self, box: ColumnContainer, seq: int, argv: list[str]) -> None:
+        self.box, self.id = box, seq
+        self.dir = box.rpc / str(seq)
+        self.dir.mkdir()
+        os.mkfifo(self.dir / "in")
+        os.mkfifo(self.dir / "out")
+        # O_RDWR opens a FIFO without waiting for the other side; the engine opens its ends when it starts.
+        self.wfd = os.open(self.dir / "in", os.O_RDWR)
+        self.rfd = os.open(self.dir / "out", os.O_RDWR)
+        env = {"KEEL_RPC_IN": f"{MOUNT}/rpc/{seq}/in", "KEEL_RPC_OUT": f"{MOUNT}/rpc/{seq}/out", "HOME": "/tmp"}
+        box.request({"op": "spawn", "id": seq, "argv": argv, "env": env})
+
+    def alive(self) -> bool:
+        self.box._pump(0)
+        return not self.box.gone and self.id not in self.box.exits
+
+    def death(self) -> str:
+        deadline = time.monotonic() + 5
+        while self.id not in self.box.exits and not self.box.gone and time.monotonic() < deadline:
+            self.box._pump(deadline - time.monotonic())
+        ended = self.box.exits.get(self.id)
+        if ended is None:
+            return self.box.gone or "still running"
+        signum = getattr(signal, str(ended.get("signal")), None)
+        code = -int(signum) if signum is not None else ended.get("code")
+        return describe_exit(code, str(ended.get("stderr") or "").encode())
+
+    def sigkill(self) -> None:
+        self.box.request({"op": "kill", "id": self.id})
+
+    def kill(self) -> None:
+        if self.alive():
+            self.sigkill()
+            self.death()  # waits (bounded) until the launcher saw it end
         close_fds(self.rfd, self.wfd)
         self.rfd = self.wfd = -1  # closed once: a second kill must not close a number reused since
-        shutil.rmtree(self.rpc, ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class DockerJcoRunner(JcoRunner):
@@ -172,6 +269,7 @@ class DockerJcoRunner(JcoRunner):
         self.client: Any = None
         self.image: str | None = None
         self.binary_in_image = ""
+        self.containers: dict[Path, ColumnContainer] = {}
 
     def probe(self) -> Probe:
         client, reason = ensure_daemon()
@@ -197,9 +295,32 @@ class DockerJcoRunner(JcoRunner):
     def launch(self, mounted: Path, script: str = "host.mjs", p1: bool = False) -> tuple[Launched, Path]:
         if self.client is None or self.image is None:
             raise NotApplicable("no Docker engine (the probe did not succeed)")
-        seen_as = f"{MOUNT}/guest"
-        argv = self.argv(self.binary_in_image, f"{MOUNT}/runners/js/{script}") + ([seen_as] if p1 else [])
-        return Container(self.client, self.image, argv, mounted), Path(seen_as)
+        box, seen_as = self._container_for(mounted)
+        argv = self.argv(self.binary_in_image, f"{MOUNT}/runners/js/{script}") + ([str(seen_as)] if p1 else [])
+        return box.spawn(argv), seen_as
+
+    def _container_for(self, path: Path) -> tuple[ColumnContainer, Path]:
+        """The container whose guests root holds `path` (the cache, in practice), started on first use,
+        and started again if it ended."""
+        for root, box in list(self.containers.items()):
+            seen_as = box.seen_as(path)
+            if seen_as is None:
+                continue
+            if not box.gone:
+                return box, seen_as
+            box.close()
+            del self.containers[root]
+        cache = cache_dir().resolve()
+        root = cache if path.resolve().is_relative_to(cache) else path.resolve().parent
+        box = ColumnContainer(self.client, self.image, self.binary_in_image, root)  # type: ignore[arg-type]
+        self.containers[root] = box
+        return box, box.seen_as(path)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        super().close()
+        for box in self.containers.values():
+            box.close()
+        self.containers.clear()
 
 
 DOCKER_ENGINES = ("jco-node22", "jco-node24", "jco-node26")

@@ -27,6 +27,7 @@ from keel_conformance.strategies import for_type
 from keel_conformance.values import Err, Ok, Some, Variant, matches
 from runners import _bridge as B
 from runners.jco import ENGINES, JcoRunner
+from runners.jco_docker import DockerJcoRunner
 from runners.protocol import GuestBuild, Limits
 from runners.wasmer_sdk import WasmerRunner
 from runners.wasmtime_py import WasmtimeRunner
@@ -152,6 +153,7 @@ RUNTIMES = {
     "wasmtime": WasmtimeRunner,
     "jco-node": lambda: JcoRunner(ENGINES["jco-node"]),
     "wasmer": WasmerRunner,
+    "docker-jco-node": lambda: DockerJcoRunner(ENGINES["jco-node"]),  # n/a where no Docker engine answers
 }
 
 
