@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's two commands. Both install what they need first (idempotent):
 #   ./dev.sh matrix [run options]   build the guests and run the full matrix on every runtime here
-#   ./dev.sh test   [pytest options] run the project's own tests (unit tests + scenarios on real runtimes)
+#   ./dev.sh test   [pytest options] run the project's own tests (unit tests + scenarios on every runtime here)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -57,8 +57,8 @@ setup_c() {
     fi
 }
 
-# Engine builds for the matrix's JavaScript columns (~700 MB): Node 22/24/26 and Bun from npm,
-# Deno from PyPI. Only the matrix needs them; the tests run on whatever engines are present.
+# Engine builds for the JavaScript columns (~700 MB): Node 22/24/26 and Bun from npm, Deno from PyPI.
+# Both commands install them: the tests run every scenario on every column, the Docker ones included.
 setup_engines() {
     if command -v npm >/dev/null 2>&1; then
         local dir=runners/js/engines
@@ -160,9 +160,11 @@ case "$cmd" in
     test)
         setup
         setup_c
+        setup_engines
+        setup_docker
         # A private temp root: another pytest session on this machine cleaning up its own numbered
         # directories can then never remove this session's SQLite and RocksDB files under it.
-        exec .venv/bin/python -m pytest --basetemp "$(mktemp -d -t keel-test-XXXXXX)/t" "$@"
+        run_then_clean_up .venv/bin/python -m pytest --basetemp "$(mktemp -d -t keel-test-XXXXXX)/t" "$@"
         ;;
     *)
         echo "usage: ./dev.sh matrix [keel-conformance run options] | ./dev.sh test [pytest options]" >&2

@@ -85,7 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
     # One process by default: every worker keeps an engine process per guest and column alive, and two of
     # them exhausted 24 GB on 2 cores with the Docker columns running (false timeouts and crashes).
-    run.add_argument("--workers", type=_at_least_one, default=1, help="run cells in N processes (pytest-xdist)")
+    run.add_argument("--workers", type=_at_least_one, default=os.cpu_count() or 1,
+                     help="run cells in N processes (pytest-xdist; default: one per core)")
     run.add_argument("--resume", type=Path, metavar="DIR",
                      help="finish an interrupted run in DIR: only the cells its journal lacks, same selection")
 
