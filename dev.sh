@@ -166,6 +166,11 @@ case "$cmd" in
         # directories can then never remove this session's SQLite and RocksDB files under it.
         run_then_clean_up .venv/bin/python -m pytest --basetemp "$(mktemp -d -t keel-test-XXXXXX)/t" "$@"
         ;;
+    with-docker)
+        # For tox -e docker: a command that needs a Docker engine, with the same install, start and stop.
+        setup_docker
+        run_then_clean_up "$@"
+        ;;
     *)
         echo "usage: ./dev.sh matrix [keel-conformance run options] | ./dev.sh test [pytest options]" >&2
         exit 2
