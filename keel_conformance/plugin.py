@@ -7,6 +7,7 @@ Each scenario function in `step_defs/` is parametrized over every
 from __future__ import annotations
 
 import dataclasses
+import signal
 import statistics
 import time
 from collections.abc import Iterator
@@ -178,6 +179,8 @@ def pytest_configure(config: pytest.Config) -> None:
         stop = stopping.install(st.journal.with_name(stopping.STOP_FILE), quiet=hasattr(config, "workerinput"))
         if not hasattr(config, "workerinput"):
             stop.on_signal.append(lambda _signum: _stop_workers(config, stop))
+    if hasattr(config, "workerinput"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see pytest_xdist_setupnodes
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
@@ -185,6 +188,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """A parallel run hands each worker whole (column, guest) blocks (see scheduling.py)."""
     st = state(config)
     return scheduling.ByColumnAndGuest(config, log, [*st.specs, *st.composites])
+
+
+# SIGINT while pytest-xdist starts its workers: a worker still importing its bootstrap would die of it with
+# a traceback on the run's stderr. The controller holds SIGINT blocked while it starts them (they inherit the
+# mask) and each worker unblocks it once the run's handler is installed, so a Ctrl-C that came meanwhile is
+# handled like any other.
+_workers_to_start = [0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    _workers_to_start[0] = len(specs)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_newgateway(gateway: Any) -> None:
+    _workers_to_start[0] -= 1
+    if _workers_to_start[0] <= 0:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _stop_workers(config: pytest.Config, stop: stopping.StopRequest) -> None:

@@ -251,12 +251,14 @@ class InContainer:
         return describe_exit(code, str(ended.get("stderr") or "").encode())
 
     def sigkill(self) -> None:
+        """Returns once the launcher saw the process end (bounded), as `docker kill` did: a caller that
+        kills the engine under a guest must not find it still answering."""
         self.box.request({"op": "kill", "id": self.id})
+        self.death()
 
     def kill(self) -> None:
         if self.alive():
             self.sigkill()
-            self.death()  # waits (bounded) until the launcher saw it end
         close_fds(self.rfd, self.wfd)
         self.rfd = self.wfd = -1  # closed once: a second kill must not close a number reused since
         shutil.rmtree(self.dir, ignore_errors=True)
