@@ -96,7 +96,7 @@ ENGINES = {
 }
 
 
-class _Channel:
+class Channel:
     """Length-prefixed JSON over two descriptors, every read bounded by a deadline.
 
     `alive` lets a reader notice a peer that died without closing its end
@@ -130,7 +130,7 @@ class EngineProcess:
 
     def __init__(self, launched: Launched, init: dict[str, Any]) -> None:
         self.launched = launched
-        self.chan = _Channel(launched.rfd, launched.wfd, launched.alive)
+        self.chan = Channel(launched.rfd, launched.wfd, launched.alive)
         self.send(init, "starting")
         try:
             reply = self.recv(START_TIMEOUT_S, "starting")

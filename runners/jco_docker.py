@@ -31,8 +31,8 @@ from typing import Any
 from keel_conformance.outcomes import NotApplicable, RuntimeCrash
 from keel_conformance.paths import PROJECT_ROOT, cache_dir
 
-from ._process import Launched, close_fds, describe_exit, write_all
-from .jco import CAPABILITIES, ENGINES, HOST_NOTES, Engine, JcoRunner, jco_version
+from ._process import Launched, close_fds, describe_exit
+from .jco import CAPABILITIES, ENGINES, HOST_NOTES, Channel, Engine, JcoRunner, jco_version
 from .protocol import Probe
 
 MOUNT = "/keel"
@@ -147,7 +147,7 @@ class ColumnContainer:
             environment={"KEEL_CTL_IN": f"{MOUNT}/rpc/ctl-in", "KEEL_CTL_OUT": f"{MOUNT}/rpc/ctl-out", "HOME": "/tmp"},
         )
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._pump(deadline - time.monotonic(), ready=True):
+        while not self.pump(deadline - time.monotonic(), ready=True):
             if time.monotonic() > deadline or self.gone:
                 self.close()
                 raise RuntimeCrash(f"the column's container did not start its launcher: {self.gone or 'no answer'}")
@@ -159,7 +159,7 @@ class ColumnContainer:
         except ValueError:
             return None
 
-    def _pump(self, timeout_s: float, ready: bool = False) -> bool:
+    def pump(self, timeout_s: float, ready: bool = False) -> bool:
         """Reads what the launcher has said, waiting up to `timeout_s` for something; with `ready`, until
         its `ready` (True) or the deadline."""
         deadline = time.monotonic() + max(timeout_s, 0)
@@ -200,9 +200,8 @@ class ColumnContainer:
             return f"removed ({type(e).__name__})"
 
     def request(self, msg: dict[str, Any]) -> None:
-        body = json.dumps(msg, separators=(",", ":")).encode()
         try:
-            write_all(self.ctl_w, len(body).to_bytes(4, "big") + body)
+            Channel(self.ctl_r, self.ctl_w, lambda: not self.gone).send(msg)
         except OSError as e:
             self.gone = self.gone or f"the container is gone: {e}"
 
@@ -213,10 +212,12 @@ class ColumnContainer:
     def close(self) -> None:
         close_fds(self.ctl_w, self.ctl_r)  # the launcher reads the end of its requests and exits
         self.ctl_w = self.ctl_r = -1
-        try:
-            self.container.remove(force=True)
-        except Exception:
-            pass
+        for step in (lambda: self.container.remove(force=True),  # fails while its own auto-removal runs
+                     lambda: self.container.wait(condition="removed", timeout=30)):  # gone when close returns
+            try:
+                step()
+            except Exception:
+                pass
         shutil.rmtree(self.rpc, ignore_errors=True)
 
 
@@ -236,13 +237,13 @@ class InContainer:
         box.request({"op": "spawn", "id": seq, "argv": argv, "env": env})
 
     def alive(self) -> bool:
-        self.box._pump(0)
+        self.box.pump(0)
         return not self.box.gone and self.id not in self.box.exits
 
     def death(self) -> str:
         deadline = time.monotonic() + 5
         while self.id not in self.box.exits and not self.box.gone and time.monotonic() < deadline:
-            self.box._pump(deadline - time.monotonic())
+            self.box.pump(deadline - time.monotonic())
         ended = self.box.exits.get(self.id)
         if ended is None:
             return self.box.gone or "still running"
