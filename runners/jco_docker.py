@@ -131,6 +131,7 @@ class ColumnContainer:
         self.ctl_w = os.open(self.rpc / "ctl-in", os.O_RDWR)  # never waits for the launcher
         # Read-only, so the launcher's exit (the container's end) reads as end of file.
         self.ctl_r = os.open(self.rpc / "ctl-out", os.O_RDONLY | os.O_NONBLOCK)
+        self.ctl = Channel(self.ctl_r, self.ctl_w, lambda: not self.gone)  # requests; pump() reads the events
         self.guests_root, self.seq, self.gone = guests_root, 0, ""
         self.exits: dict[int, dict[str, Any]] = {}
         self.buf = b""
@@ -201,7 +202,7 @@ class ColumnContainer:
 
     def request(self, msg: dict[str, Any]) -> None:
         try:
-            Channel(self.ctl_r, self.ctl_w, lambda: not self.gone).send(msg)
+            self.ctl.send(msg)
         except OSError as e:
             self.gone = self.gone or f"the container is gone: {e}"
 
