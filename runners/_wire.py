@@ -5,7 +5,7 @@ s64/u64 travel as strings (JSON numbers lose precision past 2**53), floats as
 strings (`nan`, `inf`, `-0.0` have no JSON number), `list<u8>` as base64,
 variants as {"case", "payload"}, options as null / {"some": v}, results as
 {"ok": v} / {"err": v}, flags as a list of names, handles as {"resource", "rep"}.
-runners/js/host.mjs is the other side of this file.
+runners/js/host-core.mjs is the other side of this file.
 """
 from __future__ import annotations
 
