@@ -15,7 +15,7 @@ from .protocol import Runner
 ENTRY_POINT_GROUP = "keel_conformance.runners"
 
 # Built-in runner modules; out-of-tree runners register a factory under ENTRY_POINT_GROUP.
-BUILTIN_MODULES = ("runners.wasmtime_py", "runners.jco", "runners.jco_docker", "runners.wasmer_sdk")
+BUILTIN_MODULES = ("runners.wasmtime_py", "runners.jco", "runners.jco_docker", "runners.browser", "runners.wasmer_sdk")
 
 
 def registry() -> dict[str, Callable[[], Runner]]:
