@@ -35,6 +35,28 @@ setup() {
     fi
 }
 
+# Debian packages, installed as root or with passwordless sudo (CI runners); can_install says whether
+# this machine allows it and sets AS_ROOT for the commands that need it.
+AS_ROOT=""
+can_install() {
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || return 1
+        AS_ROOT="sudo -n"
+    fi
+    command -v apt-get >/dev/null 2>&1
+}
+
+APT_UPDATED=""
+apt_install() {  # LOG PACKAGE...
+    local log=$1
+    shift
+    if [ -z "$APT_UPDATED" ]; then
+        $AS_ROOT apt-get update -qq >"$log" 2>&1 || return 1
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $AS_ROOT apt-get install -y -qq "$@" >>"$log" 2>&1
+}
+
 # The C guests of the WASI p1 bridge tier (c-p1-*) need Debian's clang-14, lld-14 and wasi-libc;
 # both commands build guests, so both install them where they can (apt-get as root or passwordless sudo).
 setup_c() {
@@ -42,19 +64,36 @@ setup_c() {
         && [ -f /usr/lib/wasm32-wasi/crt1-command.o ]; then
         return
     fi
-    local pkgs="clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32" as_root=""
-    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        as_root="sudo -n"  # CI runners: passwordless sudo
-    fi
-    if { [ "$(id -u)" = 0 ] || [ -n "$as_root" ]; } && command -v apt-get >/dev/null 2>&1; then
+    local pkgs="clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32"
+    if can_install; then
         echo "dev.sh: installing $pkgs for the p1 bridge guests" >&2
-        if ! ($as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq $pkgs) \
-            >/tmp/keel-apt-c.log 2>&1; then
+        if ! apt_install /tmp/keel-apt-c.log $pkgs; then
             echo "dev.sh: $pkgs could not be installed (log: /tmp/keel-apt-c.log); the c-p1-* guests will not build" >&2
         fi
     else
         echo "dev.sh: the c-p1-* guests need $pkgs (apt-get install as root); they will not build" >&2
     fi
+}
+
+# The browser columns (runners/browser.py): Debian's Chromium, Firefox ESR and WebKitGTK's MiniBrowser,
+# which has no headless mode and runs on an Xvfb screen the suite starts.
+setup_browsers() {
+    local missing=""
+    command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || missing="$missing chromium"
+    command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || missing="$missing firefox-esr"
+    compgen -G "/usr/lib/*/webkit2gtk-4.1/MiniBrowser" >/dev/null || missing="$missing libwebkit2gtk-4.1-0"
+    command -v Xvfb >/dev/null 2>&1 || missing="$missing xvfb"
+    [ -n "$missing" ] || return 0
+    if ! can_install; then
+        echo "dev.sh: some browser-* columns will be n/a: they need$missing (apt-get install as root)" >&2
+        return
+    fi
+    echo "dev.sh: installing$missing for the browser columns" >&2
+    # One package at a time: a distribution without one of them (Ubuntu has no firefox-esr) still gets the rest.
+    for pkg in $missing; do
+        apt_install "/tmp/keel-apt-$pkg.log" "$pkg" \
+            || echo "dev.sh: $pkg could not be installed (log: /tmp/keel-apt-$pkg.log); its browser column will be n/a" >&2
+    done
 }
 
 # Engine builds for the JavaScript columns (~700 MB): Node 22/24/26 and Bun from npm, Deno from PyPI.
@@ -83,30 +122,25 @@ setup_docker() {
     if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
         return
     fi
-    local as_root=""
-    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        as_root="sudo -n"
+    if ! can_install && ! command -v dockerd >/dev/null 2>&1; then
+        echo "dev.sh: the docker-* columns will be n/a: no Docker engine answers, and docker.io cannot be installed here (apt-get as root or passwordless sudo)" >&2
+        return
     fi
-    if [ "$(id -u)" != 0 ] && [ -z "$as_root" ]; then
+    if [ "$(id -u)" != 0 ] && [ -z "$AS_ROOT" ]; then
         echo "dev.sh: the docker-* columns will be n/a: no Docker engine answers and this is not root (or passwordless sudo)" >&2
         return
     fi
     if ! command -v dockerd >/dev/null 2>&1; then
-        if ! command -v apt-get >/dev/null 2>&1; then
-            echo "dev.sh: the docker-* columns will be n/a: no Docker engine, and no apt-get to install docker.io" >&2
-            return
-        fi
         echo "dev.sh: installing docker.io for the docker-* columns" >&2
-        if ! ($as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq docker.io) \
-            >/tmp/keel-apt-docker.log 2>&1; then
+        if ! apt_install /tmp/keel-apt-docker.log docker.io; then
             echo "dev.sh: the docker-* columns will be n/a: docker.io could not be installed (log: /tmp/keel-apt-docker.log)" >&2
             return
         fi
     fi
-    $as_root dockerd >/tmp/keel-dockerd.log 2>&1 &
+    $AS_ROOT dockerd >/tmp/keel-dockerd.log 2>&1 &
     STARTED_DOCKERD=$!
     for _ in $(seq 60); do
-        if $as_root docker info >/dev/null 2>&1; then
+        if $AS_ROOT docker info >/dev/null 2>&1; then
             return
         fi
         if ! kill -0 "$STARTED_DOCKERD" 2>/dev/null; then
@@ -154,6 +188,7 @@ case "$cmd" in
         setup_c
         setup_engines
         setup_docker
+        setup_browsers
         .venv/bin/keel-conformance build-fixtures || { code=$?; stop_docker; exit "$code"; }
         run_then_clean_up .venv/bin/keel-conformance run "$@"
         ;;
@@ -162,6 +197,7 @@ case "$cmd" in
         setup_c
         setup_engines
         setup_docker
+        setup_browsers
         # A private temp root: another pytest session on this machine cleaning up its own numbered
         # directories can then never remove this session's SQLite and RocksDB files under it.
         run_then_clean_up .venv/bin/python -m pytest --basetemp "$(mktemp -d -t keel-test-XXXXXX)/t" "$@"

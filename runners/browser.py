@@ -13,6 +13,7 @@ if it dies; every guest instance is fresh.
 """
 from __future__ import annotations
 
+import glob
 import itertools
 import json
 import os
@@ -41,7 +42,9 @@ from .protocol import Probe
 START_TIMEOUT_S = 60.0
 KEEPALIVE_S = 20.0  # a worker's read or the page's control poll answered empty, then asked again
 CHUNK = 1 << 16
-MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+# Debian puts it under the multiarch directory (x86_64-linux-gnu, aarch64-linux-gnu, ...).
+MINIBROWSER = next(iter(sorted(glob.glob("/usr/lib/*/webkit2gtk-4.1/MiniBrowser"))),
+                   "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
 P2_SHIM = PROJECT_ROOT / "node_modules" / "@bytecodealliance" / "preview2-shim" / "dist" / "browser"
 P1_SHIM = PROJECT_ROOT / "node_modules" / "@bjorn3" / "browser_wasi_shim" / "dist"
 TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html"}
@@ -56,11 +59,16 @@ class Browser:
     """One column: a browser binary, how it opens a URL with a private profile, and its package."""
 
     name: str
-    binary: str
+    candidates: tuple[str, ...]  # the first one installed is the column's browser
     package: str
     argv: Callable[[str, Path, str], list[str]]
     needs_display: bool = False
     notes: tuple[str, ...] = ()
+
+    @property
+    def binary(self) -> str:
+        found = (shutil.which(c) for c in self.candidates)
+        return next((f for f in found if f), self.candidates[0])
 
     def command(self, profile: Path, url: str) -> list[str]:
         return [*ORPHAN_GUARD, *self.argv(self.binary, profile, url)]
@@ -93,9 +101,10 @@ def _minibrowser(binary: str, profile: Path, url: str) -> list[str]:
 
 BROWSERS = {
     b.name: b for b in (
-        Browser("browser-chromium", "/usr/bin/chromium", "chromium", _chromium),
-        Browser("browser-firefox", "/usr/bin/firefox-esr", "firefox-esr", _firefox),
-        Browser("browser-webkitgtk", MINIBROWSER, "libwebkit2gtk-4.1-0", _minibrowser, needs_display=True,
+        # Debian's packages first; the names other distributions (and CI images) give the same engines after.
+        Browser("browser-chromium", ("chromium", "chromium-browser", "google-chrome"), "chromium", _chromium),
+        Browser("browser-firefox", ("firefox-esr", "firefox"), "firefox-esr", _firefox),
+        Browser("browser-webkitgtk", (MINIBROWSER,), "libwebkit2gtk-4.1-0", _minibrowser, needs_display=True,
                 notes=("WebKitGTK's MiniBrowser has no headless mode: it runs on a virtual screen (Xvfb) the suite starts",)),
     )
 }
@@ -417,7 +426,7 @@ class BrowserRunner(JcoRunner):
     """A jco column whose engine processes are workers in one browser."""
 
     def __init__(self, browser: Browser) -> None:
-        super().__init__(Engine(browser.name, lambda: browser.binary if Path(browser.binary).exists() else None,
+        super().__init__(Engine(browser.name, lambda: shutil.which(browser.binary),
                                 origin=f"Debian package {browser.package}",
                                 install_hint=f"apt-get install {browser.package}; ./dev.sh matrix does as root"))
         self.browser = browser

@@ -26,6 +26,7 @@ from keel_conformance.outcomes import GuestTimeout, GuestTrap, RuntimeCrash, Sui
 from keel_conformance.strategies import for_type
 from keel_conformance.values import Err, Ok, Some, Variant, matches
 from runners import _bridge as B
+from runners.browser import BROWSERS, BrowserRunner
 from runners.jco import ENGINES, JcoRunner
 from runners.jco_docker import DockerJcoRunner
 from runners.protocol import GuestBuild, Limits
@@ -154,6 +155,7 @@ RUNTIMES = {
     "jco-node": lambda: JcoRunner(ENGINES["jco-node"]),
     "wasmer": WasmerRunner,
     "docker-jco-node": lambda: DockerJcoRunner(ENGINES["jco-node"]),  # n/a where no Docker engine answers
+    "browser-firefox": lambda: BrowserRunner(BROWSERS["browser-firefox"]),  # n/a where Firefox is not installed
 }
 
 

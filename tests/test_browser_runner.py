@@ -1,0 +1,103 @@
+"""The browser columns: one browser per column, a dead one costs its call, nothing outlives the runner,
+and the loopback server serves only what the page and its workers need."""
+from __future__ import annotations
+
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures.backends import Backends
+from fixtures.components.build import BuildFailure, build_one, load_specs
+from keel_conformance.outcomes import GuestTimeout, RuntimeCrash
+from keel_conformance.values import Ok, Some
+from runners.browser import BROWSERS, Browser, BrowserRunner, BrowserSession
+from runners.protocol import GuestBuild, Limits
+
+
+def _built(name: str) -> GuestBuild:
+    build = build_one(next(s for s in load_specs() if s.name == name))
+    assert not isinstance(build, BuildFailure), build
+    return build
+
+
+def _browser_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout.splitlines()
+    return [ln for ln in out if ln.split(" ")[0].rsplit("/", 1)[-1] in
+            {"chromium", "firefox-esr", "MiniBrowser", "Xvfb", "WebKitWebProcess", "WebKitNetworkProcess"}]
+
+
+@pytest.fixture(params=sorted(BROWSERS))
+def runner(request: pytest.FixtureRequest) -> Iterator[BrowserRunner]:
+    r = BrowserRunner(BROWSERS[request.param])
+    probe = r.probe()
+    if not probe.available:
+        r.close()
+        pytest.skip(f"n/a: {probe.reason}")
+    yield r
+    r.close()
+
+
+def test_a_browser_that_dies_under_a_call_costs_that_call_and_the_next_instance_gets_a_new_one(
+        runner: BrowserRunner, tmp_path: Path) -> None:
+    backends = Backends(tmp_path)
+    try:
+        for guest in (_built("wat-kv-probe"), _built("c-p1-kv-probe")):
+            inst = runner.instantiate(guest, backends, Limits())
+            assert inst.call("set", ["k", b"v"]) == Ok(None)
+            inst.kill_runtime()
+            with pytest.raises(RuntimeCrash, match="the browser ended: killed by SIGKILL"):
+                inst.call("get", ["k"])
+            again = runner.instantiate(guest, backends, Limits())
+            assert again.call("get", ["k"]) == Ok(Some(b"v"))  # RocksDB kept what the first instance wrote
+    finally:
+        backends.close()
+
+
+def test_a_looping_guest_is_stopped_and_the_browser_keeps_serving(runner: BrowserRunner, tmp_path: Path) -> None:
+    backends = Backends(tmp_path)
+    try:
+        hostile = runner.instantiate(_built("wat-hostile"), backends, Limits(call_timeout_s=1.0))
+        with pytest.raises(GuestTimeout):
+            hostile.call("spin", [])
+        assert runner.session is not None and runner.session.browser_alive()
+        kv = runner.instantiate(_built("wat-kv-probe"), backends, Limits())
+        assert kv.call("set", ["k", b"v"]) == Ok(None)
+    finally:
+        backends.close()
+
+
+def test_closing_the_runner_leaves_no_browser_or_screen() -> None:
+    for name in sorted(BROWSERS):
+        r = BrowserRunner(BROWSERS[name])
+        if not r.probe().available:
+            continue
+        assert r.session is not None and r.session.browser_alive()
+        r.close()
+    assert _browser_processes() == []
+
+
+@pytest.mark.parametrize("path", ["/js/../../pyproject.toml", "/js/%2e%2e/%2e%2e/pyproject.toml", "/guest/nope/guest.js",
+                                  "/p2-shim/../package.json", "/etc/passwd", "/", "/js/"])
+def test_the_server_serves_nothing_outside_its_roots(path: str) -> None:
+    session = BrowserSession(Browser("browser-none", ("/nonexistent",), "none", lambda b, p, u: [b]))
+    try:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(session.url + path, timeout=10)
+        assert e.value.code == 404
+        with urllib.request.urlopen(session.url + "/js/host-core.mjs", timeout=10) as ok:
+            assert ok.status == 200 and ok.headers["Content-Type"] == "text/javascript"
+    finally:
+        session.close()
+
+
+def test_a_browser_that_cannot_start_is_na_with_its_words() -> None:
+    r = BrowserRunner(Browser("browser-false", ("/bin/false",), "coreutils", lambda b, p, u: [b]))
+    try:
+        probe = r.probe()
+    finally:
+        r.close()
+    assert not probe.available and probe.reason == "/bin/false ended before opening the page: exit 1"
