@@ -2,7 +2,7 @@
 
 1. The whole matrix, warm (guests, transpiles and compiles cached): wall time, with the default
    workers (one per core), against the 3-minute target.
-2. Each column family alone (wasmtime, wasmer, jco on local engines, jco in Docker): wall time.
+2. Each column family alone (wasmtime, wasmer, jco on local engines, jco in Docker, browsers): wall time.
 3. From the full run's cells, per column: median cell, median first load of a guest (compile or
    engine start), median call, and the seconds its cells took in all.
 4. With `--fresh`: the README's `./dev.sh matrix` in a fresh clone (empty .venv, node_modules and
@@ -38,7 +38,10 @@ TARGET_S = 180
 
 
 def family(runtime: str) -> str:
-    return "docker" if runtime.startswith("docker-") else "jco" if runtime.startswith("jco-") else runtime
+    for prefix, name in (("docker-", "docker"), ("jco-", "jco"), ("browser-", "browsers")):
+        if runtime.startswith(prefix):
+            return name
+    return runtime
 
 
 def timed(argv: list[str], cwd: Path) -> tuple[float, int, str]:

@@ -56,12 +56,13 @@ DRIVER = "none: the browser opens the suite's page itself; page and workers talk
 
 @dataclass(frozen=True)
 class Browser:
-    """One column: a browser binary, how it opens a URL with a private profile, and its package."""
+    """One column: a browser binary, its flags, how it opens a URL with a private profile, and its package."""
 
     name: str
     candidates: tuple[str, ...]  # the first one installed is the column's browser
     package: str
-    argv: Callable[[str, Path, str], list[str]]
+    flags: tuple[str, ...]  # as data in the probe, like an engine's
+    profile_args: Callable[[Path], list[str]]  # makes the private profile and says how to pass it
     needs_display: bool = False
     notes: tuple[str, ...] = ()
 
@@ -71,15 +72,12 @@ class Browser:
         return next((f for f in found if f), self.candidates[0])
 
     def command(self, profile: Path, url: str) -> list[str]:
-        return [*ORPHAN_GUARD, *self.argv(self.binary, profile, url)]
+        return [*ORPHAN_GUARD, self.binary, *self.flags, *self.profile_args(profile), url]
 
 
-def _chromium(binary: str, profile: Path, url: str) -> list[str]:
-    # As root Chromium needs --no-sandbox; the background-networking flags keep it off a closed network.
-    return [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-            f"--user-data-dir={profile}", url]
-
+# As root Chromium needs --no-sandbox; the background-networking flags keep it off a closed network.
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic")
 
 FIREFOX_PREFS = {
     "browser.shell.checkDefaultBrowser": False, "browser.startup.homepage_override.mstone": "ignore",
@@ -89,22 +87,21 @@ FIREFOX_PREFS = {
 }
 
 
-def _firefox(binary: str, profile: Path, url: str) -> list[str]:
+def _firefox_profile(profile: Path) -> list[str]:
     (profile / "user.js").write_text("".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n"
                                              for k, v in FIREFOX_PREFS.items()))
-    return [binary, "--headless", "--no-remote", "--profile", str(profile), url]
-
-
-def _minibrowser(binary: str, profile: Path, url: str) -> list[str]:
-    return [binary, "--private", url]
+    return ["--profile", str(profile)]
 
 
 BROWSERS = {
     b.name: b for b in (
         # Debian's packages first; the names other distributions (and CI images) give the same engines after.
-        Browser("browser-chromium", ("chromium", "chromium-browser", "google-chrome"), "chromium", _chromium),
-        Browser("browser-firefox", ("firefox-esr", "firefox"), "firefox-esr", _firefox),
-        Browser("browser-webkitgtk", (MINIBROWSER,), "libwebkit2gtk-4.1-0", _minibrowser, needs_display=True,
+        Browser("browser-chromium", ("chromium", "chromium-browser", "google-chrome"), "chromium", CHROMIUM_FLAGS,
+                lambda p: [f"--user-data-dir={p}"]),
+        Browser("browser-firefox", ("firefox-esr", "firefox"), "firefox-esr", ("--headless", "--no-remote"),
+                _firefox_profile, notes=("profile preferences: " + ", ".join(f"{k}={v}" for k, v in FIREFOX_PREFS.items()),)),
+        Browser("browser-webkitgtk", (MINIBROWSER,), "libwebkit2gtk-4.1-0", ("--private",), lambda p: [],
+                needs_display=True,
                 notes=("WebKitGTK's MiniBrowser has no headless mode: it runs on a virtual screen (Xvfb) the suite starts",)),
     )
 }
@@ -464,7 +461,7 @@ class BrowserRunner(JcoRunner):
         shims = f"preview2-shim {npm_version('@bytecodealliance/preview2-shim')}" + (
             f", browser_wasi_shim {npm_version('@bjorn3/browser_wasi_shim')}" if P1_SHIM.is_dir() else "")
         return Probe(self.name, True, version=f"{_version(b, session.display)} · {session.engine} · jco {jco_version()} · {shims}",
-                     origin=f"{self.engine.origin} ({b.binary}); driver: {DRIVER}", capabilities=capabilities,
+                     flags=b.flags, origin=f"{self.engine.origin} ({b.binary}); driver: {DRIVER}", capabilities=capabilities,
                      notes=b.notes + HOST_NOTES)
 
     def close(self) -> None:

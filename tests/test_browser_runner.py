@@ -83,7 +83,7 @@ def test_closing_the_runner_leaves_no_browser_or_screen() -> None:
 @pytest.mark.parametrize("path", ["/js/../../pyproject.toml", "/js/%2e%2e/%2e%2e/pyproject.toml", "/guest/nope/guest.js",
                                   "/p2-shim/../package.json", "/etc/passwd", "/", "/js/"])
 def test_the_server_serves_nothing_outside_its_roots(path: str) -> None:
-    session = BrowserSession(Browser("browser-none", ("/nonexistent",), "none", lambda b, p, u: [b]))
+    session = BrowserSession(Browser("browser-none", ("/nonexistent",), "none", (), lambda p: []))
     try:
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(session.url + path, timeout=10)
@@ -95,7 +95,7 @@ def test_the_server_serves_nothing_outside_its_roots(path: str) -> None:
 
 
 def test_a_browser_that_cannot_start_is_na_with_its_words() -> None:
-    r = BrowserRunner(Browser("browser-false", ("/bin/false",), "coreutils", lambda b, p, u: [b]))
+    r = BrowserRunner(Browser("browser-false", ("/bin/false",), "coreutils", (), lambda p: []))
     try:
         probe = r.probe()
     finally:
