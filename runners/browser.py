@@ -114,23 +114,27 @@ class Worker:
 
     def __init__(self, session: BrowserSession, wid: int) -> None:
         self.session, self.id = session, wid
+        self.browser = session.proc  # the browser it lives in: a restarted one does not bring it back
         self.srv_r, self.wfd = os.pipe()  # suite -> worker
         self.rfd, self.srv_w = os.pipe()  # worker -> suite
         self.lock = threading.Lock()
         self.exit: tuple[int, str] | None = None  # what the page said of its end
         self.killed = False
 
+    def browser_alive(self) -> bool:
+        return self.browser is not None and self.browser.poll() is None
+
     def alive(self) -> bool:
-        return self.exit is None and not self.killed and self.session.browser_alive()
+        return self.exit is None and not self.killed and self.browser_alive()
 
     def death(self) -> str:
         deadline = time.monotonic() + 5
-        while self.exit is None and not self.killed and self.session.browser_alive() and time.monotonic() < deadline:
+        while self.exit is None and not self.killed and self.browser_alive() and time.monotonic() < deadline:
             time.sleep(0.02)
         if self.exit is not None:
             return describe_exit(self.exit[0], self.exit[1].encode())
-        if not self.session.browser_alive():
-            return f"the browser ended: {self.session.browser_death()}"
+        if not self.browser_alive():
+            return f"the browser ended: {self.session.browser_death(self.browser)}"
         return "the worker was terminated by the suite" if self.killed else "still running"
 
     def ended(self, code: int, stderr: str) -> None:
@@ -187,13 +191,16 @@ class BrowserSession:
     def browser_alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def browser_death(self) -> str:
-        if self.proc is None:
+    def browser_death(self, proc: subprocess.Popen[bytes] | None = None) -> str:
+        proc = proc or self.proc
+        if proc is None:
             return "never started"
         try:
-            code = self.proc.wait(timeout=5)
+            code = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
+        if proc is not self.proc:
+            return describe_exit(code, b"")  # its stderr went with it when the next browser started
         self.stderr.seek(0)
         # A browser logs freely (Chromium's D-Bus complaints, say): its last line says why it ended
         # only when it ended by itself, not when a signal ended it.
@@ -260,9 +267,11 @@ class BrowserSession:
         self.xvfb = None
 
     def kill_browser(self) -> None:
+        """SIGKILL, and back only once it has died: a browser still dying must not look alive to the next cell."""
         if self.browser_alive():
             assert self.proc is not None
             os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
     def stop_browser(self) -> None:
         """Ends the browser and everything it started (its process group), politely first."""

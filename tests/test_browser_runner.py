@@ -57,6 +57,19 @@ def test_a_browser_that_dies_under_a_call_costs_that_call_and_the_next_instance_
         backends.close()
 
 
+def test_after_a_browser_dies_every_guest_it_held_starts_again_in_the_next(runner: BrowserRunner, tmp_path: Path) -> None:
+    backends = Backends(tmp_path)
+    try:
+        kv, sql = _built("wat-kv-probe"), _built("wat-sql-probe")
+        runner.instantiate(sql, backends, Limits()).call("execute", ["CREATE TABLE t (x INTEGER)", []])
+        runner.instantiate(kv, backends, Limits()).kill_runtime()
+        assert runner.instantiate(kv, backends, Limits()).call("set", ["k", b"v"]) == Ok(None)
+        again = runner.instantiate(sql, backends, Limits(call_timeout_s=5.0))
+        assert again.call("execute", ["INSERT INTO t VALUES (1)", []]) == Ok(1)
+    finally:
+        backends.close()
+
+
 def test_a_looping_guest_is_stopped_and_the_browser_keeps_serving(runner: BrowserRunner, tmp_path: Path) -> None:
     backends = Backends(tmp_path)
     try:
