@@ -289,10 +289,13 @@ class JcoRunner:
 
     def _process(self, guest: GuestBuild, exports: InterfaceSig, imports: dict[str, InterfaceSig],
                  all_imports: list[str]) -> EngineProcess:
-        p = self.processes.pop(guest.sha256, None)
+        # An engine process knows one exported interface (its init), so a component exporting several
+        # gets one process per interface it is driven through.
+        key = f"{guest.sha256}:{guest.export}"
+        p = self.processes.pop(key, None)
         if p is not None:
             if p.alive:
-                self.processes[guest.sha256] = p  # the most recently used is last
+                self.processes[key] = p  # the most recently used is last
                 return p
             p.kill()  # a dead engine still holds its channel ends, and in Docker its container
         while len(self.processes) >= LIVE_ENGINES:  # the least recently used guest's engine goes
@@ -302,7 +305,7 @@ class JcoRunner:
                 "exports": sig_to_json(exports), "imports": [sig_to_json(s) for s in imports.values()],
                 "wasi": sorted(n.split("@")[0] for n in all_imports if n.startswith("wasi:"))}
         p = EngineProcess(launched, init)
-        self.processes[guest.sha256] = p
+        self.processes[key] = p
         return p
 
     def instantiate(self, guest: GuestBuild, backends: Mapping[str, Any], limits: Limits) -> Any:
