@@ -123,7 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     fz.add_argument("--examples", type=_at_least_one, default=200, help="examples per function (default 200)")
     fz.add_argument("--seed", type=int, default=1)
     fz.add_argument("--out", type=Path)
-    fz.add_argument("--replay", type=Path, metavar="BUNDLE", help="play one divergence bundle again")
+    fz.add_argument("--replay", type=Path, metavar="BUNDLE", help="play one divergence bundle or finding again")
+    fz.add_argument("--component", type=Path, metavar="PATH",
+                    help="fuzz this component's own exports, comparing runtimes with each other (imports answered from the seed)")
+
+    fd = sub.add_parser("findings", help="the findings of a `fuzz --component` run, as Markdown for an issue tracker")
+    fd.add_argument("dir", type=Path)
 
     mu = sub.add_parser("mutate", help="mutation score: wrong builds of the built-in guests the scenarios must catch")
     mu.add_argument("--interface", action="append", default=[], help="interface (repeatable; default: every one "
@@ -366,11 +371,26 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
+    from .any_fuzz_cmd import AnyUsage
+    from .any_fuzz_cmd import execute as execute_any
     from .fuzz_cmd import FuzzUsage, execute
 
     try:
+        if args.component is not None:
+            if args.replay or args.guest or args.interface != "values":
+                raise FuzzUsage("--component fuzzes a component of its own: it takes no --replay, --guest or --interface")
+            return execute_any(args)
         return execute(args)
-    except FuzzUsage as e:
+    except (FuzzUsage, AnyUsage) as e:
+        raise UsageFailure(str(e)) from None
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from .findings_cmd import FindingsUsage, execute
+
+    try:
+        return execute(args.dir)
+    except FindingsUsage as e:
         raise UsageFailure(str(e)) from None
 
 
@@ -563,6 +583,7 @@ COMMANDS: dict[str, Any] = {
     "run": cmd_run,
     "build-fixtures": cmd_build_fixtures,
     "list-runtimes": cmd_list_runtimes,
+    "findings": cmd_findings,
     "validate": cmd_validate,
     "report": cmd_report,
     "diff": cmd_diff,

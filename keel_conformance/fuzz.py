@@ -82,6 +82,7 @@ class Divergence:
     results: dict[str, tuple[str, Any]]
     problems: list[str]
     bundle: Path | None = None
+    asked: dict[str, list[str]] = field(default_factory=dict)  # column -> the import calls it made
 
 
 @dataclass
@@ -93,13 +94,13 @@ class FuzzResult:
     seconds: float = 0.0
 
 
-class _Diverged(Exception):
+class Diverged(Exception):
     def __init__(self, d: Divergence) -> None:
         super().__init__("; ".join(d.problems))
         self.divergence = d
 
 
-def _strategy(ty: T.WitType) -> st.SearchStrategy[Any]:
+def strategy_for(ty: T.WitType) -> st.SearchStrategy[Any]:
     # The generated branch comes first: Hypothesis shrinks toward the first branch of a one_of, so a
     # divergence found with a 1 MiB edge value still shrinks to the smallest input that shows it.
     # Long values come as a length to shrink (a bug at 256 bytes shrinks to exactly 256).
@@ -143,17 +144,18 @@ def check(func: str, sig: T.FuncSig, args: list[Any], columns: list[Column]) -> 
     return Divergence(func, args, results, problems) if problems else None
 
 
-def _property(func: str, sig: T.FuncSig, columns: list[Column], strategy: st.SearchStrategy[Any],
-              count: dict[str, int], examples: int, seed_value: int) -> Callable[[], None]:
+def prop_for(func: str, sig: T.FuncSig, columns: list[Any], strategy: st.SearchStrategy[Any],
+              count: dict[str, int], examples: int, seed_value: int,
+              checker: Callable[[str, T.FuncSig, list[Any], list[Any]], Divergence | None] = check) -> Callable[[], None]:
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
     @seed(seed_value)
     @given(strategy)
     def prop(args: tuple[Any, ...]) -> None:
         count["n"] += 1
-        d = check(func, sig, list(args), columns)
+        d = checker(func, sig, list(args), columns)
         if d is not None:
-            raise _Diverged(d)
+            raise Diverged(d)
 
     return prop  # type: ignore[no-any-return]
 
@@ -169,14 +171,14 @@ def run(columns: list[Column], exports: T.InterfaceSig, examples: int, seed_valu
             progress(func)
         types = [t for _, t in sig.params]
         resource = any(isinstance(t, (T.OwnT, T.BorrowT)) for t in types)
-        strategy = st.tuples(st.integers(0, 2**64 - 1)) if resource else st.tuples(*(_strategy(t) for t in types))
+        strategy = st.tuples(st.integers(0, 2**64 - 1)) if resource else st.tuples(*(strategy_for(t) for t in types))
         count = {"n": 0}
 
-        prop = _property(func, sig, columns, strategy, count, examples, seed_value)
+        prop = prop_for(func, sig, columns, strategy, count, examples, seed_value)
         try:
             prop()
             result.functions[func] = []
-        except _Diverged as e:  # Hypothesis re-raises the shrunk, minimal example
+        except Diverged as e:  # Hypothesis re-raises the shrunk, minimal example
             d = e.divergence
             result.divergences.append(d)
             result.functions[func] = sorted(n for n, (o, out) in d.results.items()

@@ -154,6 +154,11 @@ def replay(bundle_path: Path) -> int:
         bundle = read_json(bundle_path, "bundle")
     except InputError as e:
         raise FuzzUsage(str(e)) from None
+    from .any_fuzz_cmd import is_finding
+    from .any_fuzz_cmd import replay as replay_finding
+
+    if is_finding(bundle):
+        return replay_finding(bundle_path, bundle)
     if not _is_bundle(bundle):
         raise FuzzUsage(f"{bundle_path}: not a divergence bundle (fuzz writes them as divergences/<function>-<hash>/"
                         "bundle.json, with function, input and columns)")

@@ -1,0 +1,200 @@
+"""Differential fuzzing of any component: its own exports, its imports answered from the seed.
+
+The `values` fuzzer knows each function must echo its argument. A third-party
+component promises nothing the suite knows, so here the runtimes are compared
+with each other: every column gets the same arguments and the same import
+answers, and must give the same outcome, the same value, and ask the host the
+same things in the same order. What a guest *asks* is compared too: a runtime
+that lowers an argument differently shows up in the import calls before it
+shows up in a result.
+
+Import answers are a pure function of (seed, position of the call within one
+export call, the import's result type), so they are identical on every column
+without any column seeing another's answers.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import types as T
+from . import wave
+from .fuzz import Column
+from .values import Err, Ok, Resource, Some, Variant, matches
+
+# Strings the generator draws from: ASCII, an edge of the BMP, a combining mark, non-BMP.
+ALPHABET = "az09 ~\u00e9\u0301\ud7ff\ue000\uffff\U0001f600\U0010ffff"
+
+
+def draw(ty: T.WitType, rnd: random.Random, handles: Callable[[str], Resource]) -> Any:
+    """One value of `ty`, from `rnd` alone (so the same seed gives the same value everywhere)."""
+    if isinstance(ty, T.Prim):
+        k = ty.kind
+        if k == "bool":
+            return rnd.random() < 0.5
+        if k in T.INT_BOUNDS:
+            lo, hi = T.INT_BOUNDS[k]
+            return rnd.choice([lo, hi, 0, 1, rnd.randint(lo, hi)])
+        if k in ("f32", "f64"):
+            return rnd.choice([0.0, -0.0, 1.5, float("inf"), float("-inf"), float("nan"), rnd.uniform(-1e6, 1e6)
+                               if k == "f64" else float(rnd.randint(-(2**24), 2**24))])
+        if k == "char":
+            return rnd.choice(ALPHABET)
+        return "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 8)))
+    if isinstance(ty, T.ListT):
+        if ty.element == T.Prim("u8"):
+            return bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 16)))
+        return [draw(ty.element, rnd, handles) for _ in range(rnd.randint(0, 3))]
+    if isinstance(ty, T.RecordT):
+        return {name: draw(t, rnd, handles) for name, t in ty.fields}
+    if isinstance(ty, T.TupleT):
+        return tuple(draw(t, rnd, handles) for t in ty.elements)
+    if isinstance(ty, T.VariantT):
+        name, t = rnd.choice(ty.cases)
+        return Variant(name, None if t is None else draw(t, rnd, handles))
+    if isinstance(ty, T.EnumT):
+        return Variant(rnd.choice(ty.names))
+    if isinstance(ty, T.OptionT):
+        return None if rnd.random() < 0.3 else Some(draw(ty.payload, rnd, handles))
+    if isinstance(ty, T.ResultT):
+        if rnd.random() < 0.7:
+            return Ok(None if ty.ok is None else draw(ty.ok, rnd, handles))
+        return Err(None if ty.err is None else draw(ty.err, rnd, handles))
+    if isinstance(ty, T.FlagsT):
+        return frozenset(n for n in ty.names if rnd.random() < 0.5)
+    if isinstance(ty, T.OwnT):
+        return handles(ty.resource)
+    raise TypeError(f"a host cannot return {type(ty).__name__}")
+
+
+@dataclass
+class ImportCall:
+    interface: str
+    function: str
+    args: str  # WAVE text, so two columns' calls compare as the guest lowered them
+
+    def __str__(self) -> str:
+        return f"{self.interface}#{self.function}{self.args}"
+
+
+@dataclass
+class Answers:
+    """The host's side of one export call: what it was asked, and the seeded answers it gave."""
+
+    seed: int
+    calls: list[ImportCall] = field(default_factory=list)
+    reps: int = 0
+    # For tests: alter one column's answers to plant a divergence.
+    alter: Callable[[ImportCall, Any], Any] | None = None
+
+    def start(self) -> None:
+        self.calls = []
+        self.reps = 0
+
+    def handle(self, resource: str) -> Resource:
+        self.reps += 1
+        return Resource(resource, self.reps)
+
+    def answer(self, interface: str, sig: T.FuncSig, args: tuple[Any, ...]) -> Any:
+        text = "(" + ", ".join(wave.format(a, t) for a, (_, t) in zip(args, sig.params, strict=True)) + ")"
+        call = ImportCall(interface, sig.name, text)
+        self.calls.append(call)
+        if sig.result is None:
+            return None
+        value = draw(sig.result, random.Random(f"{self.seed}:{len(self.calls)}:{call}"), self.handle)
+        return self.alter(call, value) if self.alter else value
+
+
+class GeneratedHost:
+    """One imported interface, every function answered by `Answers`."""
+
+    def __init__(self, sig: T.InterfaceSig, answers: Answers) -> None:
+        self.interface = sig.name
+        self.functions = {name: self._fn(fsig, answers) for name, fsig in sig.funcs.items()}
+        self.answers = answers
+
+    def _fn(self, sig: T.FuncSig, answers: Answers) -> Callable[..., Any]:
+        return lambda *args: answers.answer(self.interface, sig, args)
+
+    def drop(self, resource_type: str, rep: int) -> None:
+        self.answers.calls.append(ImportCall(self.interface, f"[resource-drop]{resource_type}", f"({rep})"))
+
+    def close(self) -> None:
+        pass
+
+
+class GeneratedImports(Mapping[str, GeneratedHost]):
+    """What the runners take as `backends`: a host for every non-WASI import of the component."""
+
+    def __init__(self, imports: dict[str, T.InterfaceSig], answers: Answers) -> None:
+        self.hosts = {n: GeneratedHost(s, answers) for n, s in imports.items() if not n.startswith("wasi:")}
+
+    def __getitem__(self, name: str) -> GeneratedHost:
+        return self.hosts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.hosts)
+
+    def __len__(self) -> int:
+        return len(self.hosts)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class AnyColumn(Column):
+    """A column whose host is the seeded import generator instead of the suite's backends."""
+
+    imports: dict[str, T.InterfaceSig] = field(default_factory=dict)
+    answers: Answers = field(default_factory=lambda: Answers(0))
+
+    def fresh(self) -> Any:
+        from runners.protocol import Limits
+
+        self.instance = self.runner.instantiate(self.guest, GeneratedImports(self.imports, self.answers),
+                                                Limits(call_timeout_s=10))
+        return self.instance
+
+    def call(self, func: str, args: list[Any]) -> tuple[str, Any]:
+        self.answers.start()
+        return super().call(func, args)
+
+
+@dataclass
+class Answer:
+    outcome: str
+    value: Any
+    asked: list[ImportCall]
+
+
+def compare(func: str, sig: T.FuncSig, args: list[Any], columns: list[AnyColumn]) -> tuple[dict[str, Answer], list[str]]:
+    """Every column's answer to one call, and how each differs from the first column's."""
+    answers = {}
+    for c in columns:
+        outcome, value = c.call(func, args)
+        answers[c.name] = Answer(outcome, value, list(c.answers.calls))
+    ref_name, ref = next(iter(answers.items()))
+    problems = []
+    for name, a in list(answers.items())[1:]:
+        if a.outcome != ref.outcome:
+            problems.append(f"{name}: {a.outcome}" + (f": {a.value}" if a.outcome != "ok" else "")
+                            + f" where {ref_name}: {ref.outcome}" + (f": {ref.value}" if ref.outcome != "ok" else ""))
+        elif a.outcome == "ok" and not matches(ref.value, a.value):
+            problems.append(f"{name}: returned {wave.format(a.value, sig.result, brief=True)} where {ref_name} "
+                            f"returned {wave.format(ref.value, sig.result, brief=True)}")
+        if [str(x) for x in a.asked] != [str(x) for x in ref.asked]:
+            problems.append(f"{name}: asked the host {_asked(a.asked)} where {ref_name} asked {_asked(ref.asked)}")
+    return answers, problems
+
+
+def _asked(calls: list[ImportCall]) -> str:
+    text = "; ".join(str(c) for c in calls) or "nothing"
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def takes_handles(sig: T.FuncSig) -> bool:
+    return any(isinstance(t, (T.OwnT, T.BorrowT)) for _, t in sig.params) or sig.name.startswith(
+        ("[constructor]", "[method]", "[static]"))

@@ -1,0 +1,167 @@
+"""`fuzz --component`: any component's exports compared across runtimes, findings written, listed and replayed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.components.build import BuildFailure, build_one, load_specs
+from keel_conformance import wave
+from keel_conformance.any_fuzz import AnyColumn, ImportCall
+from keel_conformance.cli import main
+from keel_conformance.component_types import inspect_file
+from reports import results
+from runners import registry
+
+PLANTED_ON = "jco-node+xconst"  # Node 20 itself refuses componentize-py guests (README)
+
+
+def _component(name: str) -> Path:
+    build = build_one(next(s for s in load_specs() if s.name == name))
+    assert not isinstance(build, BuildFailure), build
+    return build.path
+
+
+def _needs(runtime: str) -> None:
+    probe = registry()[runtime]().probe()
+    if not probe.available:
+        pytest.skip(f"{runtime}: {probe.reason}")
+
+
+def _plant(monkeypatch: pytest.MonkeyPatch, alter: Any) -> None:
+    """Alters what the host answers, or records, on one column only."""
+    original = AnyColumn.call
+
+    def call(self: AnyColumn, func: str, args: list[Any]) -> tuple[str, Any]:
+        if self.runtime == PLANTED_ON:
+            self.answers.alter = alter
+        return original(self, func, args)
+
+    monkeypatch.setattr(AnyColumn, "call", call)
+
+
+def _bounce_args(finding: dict[str, Any], component: Path) -> dict[str, Any]:
+    sig = inspect_file(component).exports["keel:probes/values@0.1.0"].funcs["bounce"]
+    (arg,) = wave.parse_args(finding["input"], sig)
+    return arg  # type: ignore[no-any-return]
+
+
+def test_a_planted_host_answer_is_found_shrunk_written_listed_and_replayed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _needs(PLANTED_ON)
+    component = _component("py-values")
+    _plant(monkeypatch, lambda call, v: {**v, "name": v["name"] + "!"} if call.function == "echo" else v)
+    out = tmp_path / "run"
+    code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--function", "bounce", "--function", "echo-u8", "--examples", "25", "--seed", "2", "--out", str(out)])
+    assert code == 1, capsys.readouterr()
+    (path,) = (out / "findings").glob("*/finding.json")
+    finding = json.loads(path.read_text())
+    assert finding["function"] == "bounce" and finding["reference"] == "wasmtime" and finding["diverged"] == [PLANTED_ON]
+    assert (path.parent / "component.wasm").read_bytes() == component.read_bytes()
+    assert (path.parent / "call.wave").read_text().strip() == finding["call"]
+    both = finding["runtimes"]
+    assert set(both) == {"wasmtime", PLANTED_ON} and all(v["version"] and v["outcome"] == "ok" for v in both.values())
+    # What the guest asked is the same on both (the plant is in the answer): one echo of the argument.
+    assert both["wasmtime"]["asked"] == both[PLANTED_ON]["asked"]
+    assert len(both["wasmtime"]["asked"]) == 1 and both["wasmtime"]["asked"][0].startswith("keel:probes/host-echo")
+    assert both[PLANTED_ON]["answer"] != both["wasmtime"]["answer"]
+    # Every input shows the plant, so Hypothesis shrinks to the smallest one.
+    arg = _bounce_args(finding, component)
+    assert arg["name"] == "" and arg["tags"] == [] and arg["points"] == [] and arg["shapes"] == []
+    doc = results.load(out / "results.json")
+    cells = {(c["scenario"].split(" (")[0], c["runtime"]): c for c in doc["cells"]}
+    assert cells[("keel:probes/values#bounce", PLANTED_ON)]["outcome"] == "fail"
+    assert cells[("keel:probes/values#bounce", "wasmtime")]["outcome"] == "pass"
+    assert cells[("keel:probes/values#echo-u8", PLANTED_ON)]["outcome"] == "pass"
+    assert doc["divergences"][0]["bundle"] == str(path)
+    capsys.readouterr()
+
+    assert main(["findings", str(out)]) == 0
+    listing = capsys.readouterr().out
+    assert f"## {PLANTED_ON}" in listing and "### record" in listing and finding["call"][:40] in listing
+
+    # The replay still has the plant: it shows the divergence again; without it, none.
+    assert main(["fuzz", "--replay", str(path)]) == 1
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["fuzz", "--replay", str(path)]) == 0
+    assert "no divergence" in capsys.readouterr().out
+
+
+def test_a_difference_in_what_the_guest_asks_the_host_is_a_finding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _needs(PLANTED_ON)
+
+    def garble(call: ImportCall, v: Any) -> Any:
+        call.args = call.args.replace("name: ", "name: \"?\" ", 1)  # as if the guest had lowered it differently
+        return v
+
+    _plant(monkeypatch, garble)
+    out = tmp_path / "run"
+    code = main(["fuzz", "--component", str(_component("py-values")), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--function", "bounce", "--examples", "5", "--seed", "4", "--out", str(out)])
+    assert code == 1
+    (path,) = (out / "findings").glob("*/finding.json")
+    finding = json.loads(path.read_text())
+    assert any("asked the host" in p for p in finding["problems"])
+    assert "Import calls the guest made, per runtime" in (path.parent / "README.md").read_text()
+
+
+def test_the_same_wrong_guest_on_every_runtime_is_no_divergence(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # py-values-broken cuts strings at 255 bytes: the `values` fuzzer catches it against the echo's promise;
+    # compared only with each other, the runtimes agree, as they should.
+    _needs(PLANTED_ON)
+    code = main(["fuzz", "--component", str(_component("py-values-broken")), "--runtime", "wasmtime",
+                 "--runtime", PLANTED_ON, "--runtime", "wasmer", "--function", "echo-string", "--examples", "20",
+                 "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr()
+    doc = results.load(tmp_path / "results.json")
+    by_runtime = {c["runtime"]: c for c in doc["cells"]}
+    assert by_runtime["wasmtime"]["outcome"] == by_runtime[PLANTED_ON]["outcome"] == "pass"
+    assert by_runtime["wasmer"]["outcome"] == "n/a" and by_runtime["wasmer"]["message"]
+    assert not list(tmp_path.glob("findings/*"))
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "cannot read"),
+    (b"hello", "not a WebAssembly component"),
+    (b"\x00asm\x01\x00\x00\x00", "core WebAssembly module"),
+    (b"\x00asm\x0d\x00\x01\x00\xff\xff", "not a valid component"),
+])
+def test_a_bad_component_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 content: bytes | None, says: str) -> None:
+    path = tmp_path / "bad.wasm"
+    if content is not None:
+        path.write_bytes(content)
+    before = path.read_bytes() if content is not None else None
+    assert main(["fuzz", "--component", str(path), "--runtime", "wasmtime", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert (path.read_bytes() if content is not None else None) == before
+
+
+def test_unknown_function_and_runtime_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    component = str(_component("wat-kv-probe"))
+    assert main(["fuzz", "--component", component, "--runtime", "wasmtime", "--runtime", "wasmer"]) == 2
+    err = capsys.readouterr().err
+    assert "only wasmtime loads it, so there is nothing to compare" in err and "wasmer" in err
+    assert main(["fuzz", "--component", component, "--runtime", "nope"]) == 2
+    assert "unknown runtime nope" in capsys.readouterr().err
+    assert main(["fuzz", "--component", component, "--runtime", "wasmtime", "--function", "nope"]) == 2
+    assert "has no function nope" in capsys.readouterr().err
+    assert main(["fuzz", "--component", component, "--guest", "x"]) == 2
+
+
+def test_findings_of_hostile_or_empty_directories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["findings", str(tmp_path / "missing")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    for i, text in enumerate(['[]', '{"kind": "keel-conformance/finding"}', "\xff", '{"a": ' * 5000]):
+        (tmp_path / f"f{i}").mkdir()
+        (tmp_path / f"f{i}" / "finding.json").write_text(text)
+    assert main(["findings", str(tmp_path)]) == 0
+    io = capsys.readouterr()
+    assert "no findings" in io.out and io.err.count("skipped:") == 4 and "Traceback" not in io.err
