@@ -169,18 +169,26 @@ function deliver(sig, value, ctx) {
 
 // Host resource classes by WIT name, shared with exports that take or return them.
 const resourceClasses = {};
+// The host's `[constructor]` of each resource, for a guest that makes one (jco calls `new Class(...)`).
+const hostConstructors = {};
+
+// A handle the host made: an instance without running the class's constructor, which is the guest's
+// `[constructor]` call and goes to the host.
+function hostHandle(r, rep) {
+  const obj = Object.create(resourceClasses[r].prototype);
+  obj.rep = rep;
+  return obj;
+}
 
 function importObject(iface) {
   const ns = {};
   const classes = resourceClasses;
-  const ctx = {
-    handle: (r, rep) => new classes[r](rep),
-    repOf: (obj) => obj.rep,
-  };
+  const ctx = { handle: hostHandle, repOf: (obj) => obj.rep };
   for (const r of iface.resources) {
     const cls = class {
-      constructor(rep) {
-        this.rep = rep;
+      constructor(...args) {
+        if (!hostConstructors[r]) throw new TypeError(`resource ${r} has no constructor`);
+        this.rep = hostConstructors[r](args).rep;
       }
       [Symbol.dispose || Symbol.for("dispose")]() {
         rpc({ op: "drop", iface: iface.name, resource: r, rep: this.rep });
@@ -205,6 +213,8 @@ function importObject(iface) {
       };
     } else if (m[1] === "static") {
       classes[m[2]][camel(m[3])] = (...args) => call(args);
+    } else {
+      hostConstructors[m[2]] = call;
     }
   }
   return ns;
@@ -299,7 +309,7 @@ export async function serve(entry) {
   };
   const exported = init.exports;
   // Host resources handed to an export are the import's own classes (jco checks instanceof).
-  const exportCtx = { handle: (r, rep) => new resourceClasses[r](rep), repOf: (obj) => obj.rep };
+  const exportCtx = { handle: hostHandle, repOf: (obj) => obj.rep };
   send({ op: "ready", engine: io.engine });
 
   let instance = null;
