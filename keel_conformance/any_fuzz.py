@@ -150,6 +150,7 @@ class AnyColumn(Column):
 
     imports: dict[str, T.InterfaceSig] = field(default_factory=dict)
     answers: Answers = field(default_factory=lambda: Answers(0))
+    last: tuple[str, Any, list[ImportCall]] | None = None
 
     def fresh(self) -> Any:
         from runners.protocol import Limits
@@ -160,7 +161,13 @@ class AnyColumn(Column):
 
     def call(self, func: str, args: list[Any]) -> tuple[str, Any]:
         self.answers.start()
-        return super().call(func, args)
+        outcome, value = super().call(func, args)
+        self.last = (outcome, value, list(self.answers.calls))
+        return outcome, value
+
+
+class SuiteFault(Exception):
+    """A column answered `error`: the suite failed, not the runtime."""
 
 
 @dataclass
@@ -175,6 +182,8 @@ def compare(func: str, sig: T.FuncSig, args: list[Any], columns: list[AnyColumn]
     answers = {}
     for c in columns:
         outcome, value = c.call(func, args)
+        if outcome == "error":  # the suite's own bug: it stops the function, and is never a finding
+            raise SuiteFault(f"{c.name}: {value}")
         answers[c.name] = Answer(outcome, value, list(c.answers.calls))
     ref_name, ref = next(iter(answers.items()))
     problems = []
@@ -198,3 +207,60 @@ def _asked(calls: list[ImportCall]) -> str:
 def takes_handles(sig: T.FuncSig) -> bool:
     return any(isinstance(t, (T.OwnT, T.BorrowT)) for _, t in sig.params) or sig.name.startswith(
         ("[constructor]", "[method]", "[static]"))
+
+
+def _same(a: Answer, b: Answer) -> bool:
+    return a.outcome == b.outcome and (a.outcome != "ok" or matches(a.value, b.value))
+
+
+def against(func: str, sig: T.FuncSig, args: list[Any], columns: list[AnyColumn],
+            others: list[AnyColumn]) -> tuple[dict[str, Answer], list[str]]:
+    """Another toolchain's component of the same interface, on the same call: its answers by runtime, and
+    the runtimes where it and this component disagree."""
+    mine = {c.runtime: c for c in columns}
+    theirs, problems = {}, []
+    for o in others:
+        outcome, value = o.call(func, args)
+        if outcome == "error":
+            raise SuiteFault(f"{o.name}: {value}")
+        theirs[o.runtime] = b = Answer(outcome, value, list(o.answers.calls))
+        c = mine.get(o.runtime)
+        if c is None:
+            continue
+        a = Answer(*c.last) if c.last else None
+        if a is not None and not _same(a, b):
+            shown = wave.format(b.value, sig.result, brief=True) if b.outcome == "ok" else f"{b.outcome}: {b.value}"
+            problems.append(f"{c.name}: differs from {o.guest.name} on {o.runtime}, which gave {shown}")
+    return theirs, problems
+
+
+def layer(answers: dict[str, Answer], theirs: dict[str, Answer], transpiled: set[str]) -> str:
+    """Which layer the side-by-side evidence points at, in one sentence.
+
+    `answers` and `theirs` are by runtime: this component's and another toolchain's component of the
+    same interface. `transpiled` names the runtimes that run a JavaScript transpilation (jco).
+    """
+    runtimes = [r for r in answers if r in theirs]
+    if not runtimes:
+        return "unknown: no runtime ran both components"
+    ref = runtimes[0]
+    mine_differ = [r for r in runtimes if not _same(answers[r], answers[ref])]
+    theirs_differ = [r for r in runtimes if not _same(theirs[r], theirs[ref])]
+    if not mine_differ:
+        if all(_same(answers[r], theirs[r]) for r in runtimes):
+            return "none: both components give the same answer on every runtime"
+        return ("guest toolchain: this component answers the same on every runtime, and differently from the "
+                "other toolchain's component, which also agrees with itself everywhere")
+    if theirs_differ == mine_differ:
+        return f"runtime: both toolchains' components differ on {', '.join(mine_differ)} alike"
+    if theirs_differ:
+        return (f"unclear: this component differs on {', '.join(mine_differ)}, the other toolchain's on "
+                f"{', '.join(theirs_differ)}")
+    set_d, on_js = set(mine_differ), {r for r in runtimes if r in transpiled}
+    if set_d == on_js and ref not in transpiled:
+        return ("transpiler: every runtime that runs the jco transpilation differs and no other does, and only with "
+                "this toolchain's component (the other toolchain's agrees everywhere)")
+    if set_d <= on_js:
+        return (f"engine: among the runtimes that run the same jco transpilation only {', '.join(mine_differ)} differ, "
+                "and only with this toolchain's component")
+    return f"runtime: {', '.join(mine_differ)} differ with this toolchain's component only"

@@ -17,20 +17,19 @@ import hashlib
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyFailure
 
-from fixtures.backends import Services
 from reports import markdown, results, write_formats
 from runners import registry
 from runners.protocol import GuestBuild
 
 from . import fuzz, wave
 from . import types as T
-from .any_fuzz import Answers, AnyColumn, compare, takes_handles
+from .any_fuzz import Answers, AnyColumn, SuiteFault, against, compare, layer, takes_handles
 from .component_types import NotAComponent, guest_types, inspect_file
 from .outcomes import CellOutcome, NotApplicable
 
@@ -79,19 +78,19 @@ def _selected(guests: list[GuestBuild], wanted: list[str]) -> tuple[list[tuple[G
 
 
 def _columns(runtimes: list[str], guests: list[GuestBuild], imports: dict[str, T.InterfaceSig], seed: int,
-             root: Path, services: Services, runners: list[Any]) -> tuple[dict[str, list[AnyColumn]], list[dict[str, Any]], dict[str, str]]:
+             ws: fuzz.Workspace) -> tuple[dict[str, list[AnyColumn]], list[dict[str, Any]], dict[str, str]]:
     factories = registry()
     by_guest: dict[str, list[AnyColumn]] = {g.export: [] for g in guests}
     probes, refused = [], {}
     for name in runtimes:
         runner = factories[name]()
-        runners.append(runner)
+        ws.runners.append(runner)
         probe = runner.probe()
         probes.append(results.runtime_entry(probe))
         if not probe.available:
             continue
         for g in guests:
-            col = AnyColumn(name, g, runner, probe, root, services, imports=imports, answers=Answers(seed))
+            col = AnyColumn(name, g, runner, probe, ws.root, ws.services, imports=imports, answers=Answers(seed))
             try:
                 col.fresh()
                 by_guest[g.export].append(col)
@@ -102,12 +101,65 @@ def _columns(runtimes: list[str], guests: list[GuestBuild], imports: dict[str, T
     return by_guest, probes, refused
 
 
-def _checker(func: str, sig: T.FuncSig, args: list[Any], columns: list[Any]) -> fuzz.Divergence | None:
-    answers, problems = compare(func, sig, args, columns)
-    if not problems:
-        return None
-    return fuzz.Divergence(func, args, {n: (a.outcome, a.value) for n, a in answers.items()}, problems,
-                           asked={n: [str(c) for c in a.asked] for n, a in answers.items()})
+def _checker(others: list[AnyColumn]) -> Any:
+    """Compares the columns with each other and, given another toolchain's component, with it runtime by runtime."""
+    def check(func: str, sig: T.FuncSig, args: list[Any], columns: list[Any]) -> fuzz.Divergence | None:
+        answers, problems = compare(func, sig, args, columns)
+        extra: dict[str, Any] = {}
+        if others:
+            theirs, more = against(func, sig, args, columns, others)
+            problems += more
+            by_runtime = {c.runtime: answers[c.name] for c in columns}
+            transpiled = {c.runtime for c in columns if "transpiled-to-js" in c.probe.capabilities}
+            extra = {"against": theirs, "layer": layer(by_runtime, theirs, transpiled)}
+        if not problems:
+            return None
+        return fuzz.Divergence(func, args, {n: (a.outcome, a.value) for n, a in answers.items()}, problems,
+                               asked={n: [str(c) for c in a.asked] for n, a in answers.items()}, extra=extra)
+    return check
+
+
+def _other(path: Path, guest: GuestBuild, sig: T.FuncSig) -> GuestBuild:
+    """The other component's build for `guest`'s interface, when it has `sig` with the same types."""
+    guests, _ = load(path)
+    other = next((g for g in guests if g.export == guest.export), None)
+    theirs = guest_types(other).export_named(other.export).funcs.get(sig.name) if other else None  # type: ignore[union-attr]
+    if other is None or theirs != sig:
+        raise AnyUsage(f"{path}: has no {guest.export}#{sig.name} of the same type to compare with")
+    return other
+
+
+def _run(prop: Any) -> fuzz.Divergence | SuiteFault | None:
+    """The property's verdict: the shrunk divergence, a suite fault, or None.
+
+    A divergence that did not repeat when Hypothesis tried the same input again is still a finding
+    (its problems say so): a runtime that answers one input two ways is worth an upstream report.
+    """
+    try:
+        prop()
+    except fuzz.Diverged as e:
+        return e.divergence
+    except SuiteFault as e:
+        return e
+    except FlakyFailure as group:
+        inner = [x for x in _leaves(group) if isinstance(x, (fuzz.Diverged, SuiteFault))]
+        fault = next((x for x in inner if isinstance(x, SuiteFault)), None)
+        if fault is not None or not inner:
+            return fault or SuiteFault(f"Hypothesis: {group}")
+        d = inner[0].divergence  # type: ignore[union-attr]
+        d.problems = [*d.problems, "(not repeatable: the same input gave no divergence when tried again)"]
+        return d  # type: ignore[no-any-return]
+    return None
+
+
+def _leaves(group: BaseException) -> list[BaseException]:
+    if isinstance(group, BaseExceptionGroup):
+        return [leaf for x in group.exceptions for leaf in _leaves(x)]
+    return [group]
+
+
+def qual(g: GuestBuild, sig: T.FuncSig) -> str:
+    return f"{g.export}#{sig.name}"
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -118,18 +170,19 @@ def execute(args: argparse.Namespace) -> int:
         raise AnyUsage(f"unknown runtime {', '.join(unknown)}; known: {', '.join(known)}")
     guests, imports = load(args.component)
     chosen, skipped = _selected(guests, args.function)
+    others = {qual(g, sig): _other(args.against, g, sig) for g, sig in chosen} if args.against else {}
+    other_imports = load(args.against)[1] if args.against else {}
     out = args.out or Path("reports/out") / f"fuzz-{args.component.stem}-seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "findings", ignore_errors=True)
-    root = Path(tempfile.mkdtemp(prefix="keel-fuzz-any-"))
-    services = Services()
-    runners: list[Any] = []
     started = results.now()
-    outcomes: dict[tuple[str, str], str] = {}  # (interface#function, column) -> "pass" or the problem
+    outcomes: dict[tuple[str, str], tuple[str, str]] = {}  # (interface#function, runtime) -> (outcome, message)
     findings: list[Path] = []
     examples: dict[str, int] = {}
-    try:
-        by_guest, probes, refused = _columns(runtimes, guests, imports, args.seed, root, services, runners)
+    with fuzz.workspace("keel-fuzz-any-") as ws:
+        by_guest, probes, refused = _columns(runtimes, guests, imports, args.seed, ws)
+        other_cols, _, _ = _columns(runtimes, list({g.export: g for g in others.values()}.values()), other_imports,
+                                    args.seed, ws) if others else ({}, [], {})
         if max(len(c) for c in by_guest.values()) < 2:  # one runtime alone agrees with itself: that is no verdict
             loaded = sorted({c.runtime for cols in by_guest.values() for c in cols})
             why = [f"{k}: {v}" for k, v in refused.items()] + [f"{p['name']}: {p['reason']}" for p in probes
@@ -141,25 +194,26 @@ def execute(args: argparse.Namespace) -> int:
             if len(cols) < 2:
                 print(f"not fuzzed: {g.export}#{sig.name}: fewer than two runtimes load {g.export}", file=sys.stderr)
                 continue
-            qual = f"{g.export}#{sig.name}"
-            print(f"fuzzing {qual} on {len(cols)} column(s) …", file=sys.stderr)
+            name = qual(g, sig)
+            print(f"fuzzing {name} on {len(cols)} column(s) …", file=sys.stderr)
             count = {"n": 0}
             strategy = st.tuples(*(fuzz.strategy_for(t) for _, t in sig.params))
-            prop = fuzz.prop_for(sig.name, sig, cols, strategy, count, args.examples, args.seed, checker=_checker)
-            try:
-                prop()
-            except fuzz.Diverged as e:
-                findings.append(write_finding(e.divergence, g, sig, cols, out, args.seed))
-                for c in cols[1:]:
-                    mine = [p for p in e.divergence.problems if p.startswith(c.name + ":")]
-                    if mine:
-                        outcomes[(qual, c.runtime)] = "; ".join(mine)
-            examples[qual] = count["n"]
-    finally:
-        for runner in runners:
-            runner.close()
-        services.close()
-        shutil.rmtree(root, ignore_errors=True)
+            mine_others = other_cols.get(g.export, []) if name in others else []
+            prop = fuzz.prop_for(sig.name, sig, cols, strategy, count, args.examples, args.seed,
+                                 checker=_checker(mine_others))
+            found = _run(prop)
+            if isinstance(found, fuzz.Divergence):
+                findings.append(write_finding(found, g, sig, cols, out, args.seed,
+                                              others.get(name) if mine_others else None))
+                for c in cols:
+                    said = [p for p in found.problems if p.startswith(c.name + ":")]
+                    if said:
+                        outcomes[(name, c.runtime)] = ("fail", "; ".join(said))
+            elif isinstance(found, SuiteFault):
+                print(f"keel-conformance: suite error on {name}: {found}", file=sys.stderr)
+                for c in cols:
+                    outcomes[(name, c.runtime)] = ("error", f"the suite failed, not the runtime: {found}")
+            examples[name] = count["n"]
     doc = _document(args, guests, probes, refused, examples, outcomes, findings, started)
     results.write(doc, out / "results.json")
     write_formats(doc, out)
@@ -170,11 +224,12 @@ def execute(args: argparse.Namespace) -> int:
         print(f"\nFINDING: {f.parent.name}\n  " + "\n  ".join(json.loads(f.read_text())["problems"])[:600]
               + f"\n  replay: keel-conformance fuzz --replay {f}")
     print(f"\n{len(examples)} functions, {sum(examples.values())} examples, {len(findings)} finding(s). Wrote {out}/")
-    return 1 if findings else 0
+    errors = sum(1 for o, _ in outcomes.values() if o == "error")
+    return 1 if findings or errors else 0
 
 
 def _document(args: argparse.Namespace, guests: list[GuestBuild], probes: list[dict[str, Any]], refused: dict[str, str],
-              examples: dict[str, int], outcomes: dict[tuple[str, str], str], findings: list[Path],
+              examples: dict[str, int], outcomes: dict[tuple[str, str], tuple[str, str]], findings: list[Path],
               started: str) -> dict[str, Any]:
     cells = []
     available = {p["name"]: p for p in probes}
@@ -188,7 +243,8 @@ def _document(args: argparse.Namespace, guests: list[GuestBuild], probes: list[d
             elif f"{name}:{export}" in refused:
                 cell.update(outcome="n/a", message=refused[f"{name}:{export}"])
             elif (qual, name) in outcomes:
-                cell.update(outcome="fail", message=outcomes[(qual, name)])
+                outcome, message = outcomes[(qual, name)]
+                cell.update(outcome=outcome, message=message)
             cells.append(cell)
     entry = results.guest_entry(guests[0])
     entry["interface"] = "any"
@@ -204,7 +260,7 @@ def _document(args: argparse.Namespace, guests: list[GuestBuild], probes: list[d
 
 
 def write_finding(d: fuzz.Divergence, guest: GuestBuild, sig: T.FuncSig, columns: list[AnyColumn],
-                  out: Path, seed: int) -> Path:
+                  out: Path, seed: int, other: GuestBuild | None = None) -> Path:
     call = sig.name + "(" + ", ".join(wave.format(a, t) for a, (_, t) in zip(d.input, sig.params, strict=True)) + ")"
     digest = hashlib.sha256(f"{guest.sha256}{guest.export}{call}".encode()).hexdigest()[:12]
     where = out / "findings" / f"{guest.export.replace(':', '_').replace('/', '.')}.{sig.name}-{digest}"
@@ -229,6 +285,16 @@ def write_finding(d: fuzz.Divergence, guest: GuestBuild, sig: T.FuncSig, columns
             for n, (outcome, value) in d.results.items()
         },
     }
+    if other is not None and "against" in d.extra:
+        shutil.copyfile(other.path, where / "against.wasm")
+        doc["against"] = {
+            "component": {"file": "against.wasm", "sha256": other.sha256, "size_bytes": other.size_bytes,
+                          "brought_from": other.path.name},
+            "runtimes": {r: {"outcome": a.outcome,
+                             "answer": wave.format(a.value, sig.result) if a.outcome == "ok" else str(a.value)}
+                         for r, a in d.extra["against"].items()},
+        }
+        doc["layer"] = d.extra["layer"]
     path = where / "finding.json"
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (where / "README.md").write_text(finding_markdown(doc), encoding="utf-8")
@@ -256,6 +322,13 @@ def finding_markdown(doc: dict[str, Any], heading: str = "#") -> str:
         lines += ["Import calls the guest made, per runtime:", ""]
         lines += [f"- {r}: " + ("; ".join(f"`{c}`" for c in a) or "none") for r, a in asked.items()]
         lines.append("")
+    other = doc.get("against")
+    if isinstance(other, dict) and isinstance(other.get("runtimes"), dict):
+        lines += [f"Side by side with `{other.get('component', {}).get('brought_from')}` (another toolchain's component "
+                  "of the same interface), on the same runtimes:", "", "| runtime | outcome | answer |", "|---|---|---|"]
+        lines += [f"| {r} | {v.get('outcome')} | `{str(v.get('answer'))[:200]}` |"
+                  for r, v in other["runtimes"].items() if isinstance(v, dict)]
+        lines += ["", f"**Layer:** {doc.get('layer')}", ""]
     lines += ["Reproduce, in the finding's directory (answers to imports are drawn from the seed, the same on "
               "every runtime):", "", "```sh", "keel-conformance fuzz --replay finding.json", "```", ""]
     return "\n".join(lines)
@@ -288,19 +361,20 @@ def replay(path: Path, doc: dict[str, Any]) -> int:
         if r not in known:
             print(f"note: {r} is not a runtime of this suite; skipped", file=sys.stderr)
     runtimes.sort(key=lambda r: r != doc["reference"])  # the reference first, as in the run that found it
-    root = Path(tempfile.mkdtemp(prefix="keel-replay-"))
-    services = Services()
-    runners: list[Any] = []
-    try:
-        by_guest, _, refused = _columns(runtimes, [guest], imports, doc["seed"], root, services, runners)
+    with fuzz.workspace("keel-replay-") as ws:
+        by_guest, _, refused = _columns(runtimes, [guest], imports, doc["seed"], ws)
         for k, v in refused.items():
             print(f"note: {k}: {v}", file=sys.stderr)
+        if not by_guest[guest.export]:
+            raise AnyUsage(f"{path}: none of the runtimes it names ({', '.join(doc['runtimes'])}) loads it here")
         answers, problems = compare(sig.name, sig, args, by_guest[guest.export])
-    finally:
-        for runner in runners:
-            runner.close()
-        services.close()
-        shutil.rmtree(root, ignore_errors=True)
+        if isinstance(doc.get("against"), dict):
+            other = _other(path.parent / "against.wasm", guest, sig)
+            other_cols, _, _ = _columns(runtimes, [other], load(other.path)[1], doc["seed"], ws)
+            theirs, more = against(sig.name, sig, args, by_guest[guest.export], other_cols[other.export])
+            problems += more
+            transpiled = {c.runtime for c in by_guest[guest.export] if "transpiled-to-js" in c.probe.capabilities}
+            print(f"layer: {layer({c.runtime: answers[c.name] for c in by_guest[guest.export]}, theirs, transpiled)}")
     print(f"{doc['interface']}#{doc['function']}{doc['input']}")
     for name, a in answers.items():
         shown = wave.format(a.value, sig.result, brief=True) if a.outcome == "ok" else str(a.value)[:300]

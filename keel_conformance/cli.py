@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     fz.add_argument("--replay", type=Path, metavar="BUNDLE", help="play one divergence bundle or finding again")
     fz.add_argument("--component", type=Path, metavar="PATH",
                     help="fuzz this component's own exports, comparing runtimes with each other (imports answered from the seed)")
+    fz.add_argument("--against", type=Path, metavar="PATH",
+                    help="with --component: another toolchain's component of the same interface, run side by side "
+                         "to tell which layer a divergence belongs to")
 
     fd = sub.add_parser("findings", help="the findings of a `fuzz --component` run, as Markdown for an issue tracker")
     fd.add_argument("dir", type=Path)
@@ -380,6 +383,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             if args.replay or args.guest or args.interface != "values":
                 raise FuzzUsage("--component fuzzes a component of its own: it takes no --replay, --guest or --interface")
             return execute_any(args)
+        if args.against is not None:
+            raise FuzzUsage("--against needs --component")
         return execute(args)
     except (FuzzUsage, AnyUsage) as e:
         raise UsageFailure(str(e)) from None

@@ -1,6 +1,7 @@
 """`keel-conformance findings DIR`: a run's findings as Markdown, grouped by runtime and value kind."""
 from __future__ import annotations
 
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -36,12 +37,18 @@ def collect(root: Path) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
 
 
 def _known(doc: dict[str, Any], runtime: str) -> expectations.Expectation | None:
-    cell = {"feature": "fuzz", "scenario": f"{doc['interface']}#{doc['function']} ", "runtime": runtime,
-            "guest": Path(str(doc["component"].get("brought_from", ""))).stem}
+    """An expectation recorded for this function and component, by the guest's name (a built guest's file is
+    named <guest>-<build key>) under the scenario names both fuzzers give."""
+    guest = re.sub(r"-[0-9a-f]{16}$", "", Path(str(doc["component"].get("brought_from", ""))).stem)
     try:
-        return expectations.find(expectations.load(runtime), cell)
+        known = expectations.load(runtime)
     except expectations.ExpectationError:
         return None
+    for scenario in (f"{doc['function']} (", f"{doc['interface']}#{doc['function']} ("):
+        found = expectations.find(known, {"feature": "fuzz", "scenario": scenario, "runtime": runtime, "guest": guest})
+        if found:
+            return found
+    return None
 
 
 def render(found: list[tuple[Path, dict[str, Any]]]) -> str:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,27 @@ from .values import Resource, matches
 ECHO_HOST = "keel:probes/host-echo@0.1.0"
 # Edge values Hypothesis would rarely reach on its own within a short run.
 EDGE_STRINGS = ["", "\0", "\uffff", "\U0010ffff", "a\u0301", "\ud7ff\ue000", "x" * (1 << 20)]
+
+
+@dataclass
+class Workspace:
+    """What a fuzz run or replay holds while it runs: a temp root, the services, every runner it made."""
+
+    root: Path
+    services: Services
+    runners: list[Any] = field(default_factory=list)
+
+
+@contextmanager
+def workspace(prefix: str) -> Iterator[Workspace]:
+    ws = Workspace(Path(tempfile.mkdtemp(prefix=prefix)), Services())
+    try:
+        yield ws
+    finally:
+        for runner in ws.runners:
+            runner.close()
+        ws.services.close()
+        shutil.rmtree(ws.root, ignore_errors=True)
 
 
 @dataclass
@@ -83,6 +106,7 @@ class Divergence:
     problems: list[str]
     bundle: Path | None = None
     asked: dict[str, list[str]] = field(default_factory=dict)  # column -> the import calls it made
+    extra: dict[str, Any] = field(default_factory=dict)  # what a checker adds: another component's answers
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +75,10 @@ def execute(args: argparse.Namespace) -> int:
     out = args.out or Path("reports/out") / f"fuzz-{args.interface}-seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "divergences", ignore_errors=True)
-    root = Path(tempfile.mkdtemp(prefix="keel-fuzz-"))
-    services = Services()
-    runners: list[Any] = []
     started = results.now()
-    try:
+    with fuzz.workspace("keel-fuzz-") as ws:
         refused: dict[str, str] = {}
-        columns, probes = _columns(runtimes, guests, root, services, refused, runners)
+        columns, probes = _columns(runtimes, guests, ws.root, ws.services, refused, ws.runners)
         if not columns:
             raise FuzzUsage("no selected runtime is available here: " + "; ".join(
                 f"{p['name']}: {p['reason']}" for p in probes))
@@ -90,11 +86,6 @@ def execute(args: argparse.Namespace) -> int:
                        progress=lambda f: print(f"fuzzing {f} …", file=sys.stderr))
         for d in res.divergences:
             fuzz.write_bundle(d, exports.funcs[d.function], columns, out, args.seed)
-    finally:
-        for runner in runners:
-            runner.close()
-        services.close()
-        shutil.rmtree(root, ignore_errors=True)
     doc = _document(res, probes, guests, exports, args, started, refused)
     results.write(doc, out / "results.json")
     write_formats(doc, out)
@@ -165,11 +156,8 @@ def replay(bundle_path: Path) -> int:
     names = sorted({c["guest"] for c in bundle["columns"].values()})
     guests = {g.name: g for g in _guests("values", names)}
     runtimes = sorted({c["runtime"] for c in bundle["columns"].values()})
-    root = Path(tempfile.mkdtemp(prefix="keel-replay-"))
-    services = Services()
-    runners: list[Any] = []
-    try:
-        columns, _ = _columns(runtimes, list(guests.values()), root, services, {}, runners)
+    with fuzz.workspace("keel-replay-") as ws:
+        columns, _ = _columns(runtimes, list(guests.values()), ws.root, ws.services, {}, ws.runners)
         columns = [c for c in columns if c.name in bundle["columns"]]
         g = next(iter(guests.values()))
         funcs = types_for(g.path, g.sha256).export_named(g.export).funcs  # type: ignore[union-attr]
@@ -185,11 +173,6 @@ def replay(bundle_path: Path) -> int:
             if was != c.guest.sha256:
                 print(f"note: {c.guest.name} was {was[:12]} in the bundle and is {c.guest.sha256[:12]} here", file=sys.stderr)
         d = fuzz.check(bundle["function"], sig, args, columns)
-    finally:
-        for runner in runners:
-            runner.close()
-        services.close()
-        shutil.rmtree(root, ignore_errors=True)
     print(f"{bundle['function']}{bundle['input']}")
     if d is None:
         print("no divergence: every column returned the input")

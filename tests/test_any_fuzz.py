@@ -165,3 +165,83 @@ def test_findings_of_hostile_or_empty_directories(tmp_path: Path, capsys: pytest
     assert main(["findings", str(tmp_path)]) == 0
     io = capsys.readouterr()
     assert "no findings" in io.out and io.err.count("skipped:") == 4 and "Traceback" not in io.err
+
+
+def test_a_stranger_component_with_a_host_resource_agrees_across_columns(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """py-stock: its own WIT package, logic instead of echoes, every value kind, a host resource, imports."""
+    _needs(PLANTED_ON)
+    component = _component("py-stock")
+    types = inspect_file(component)
+    assert set(types.imports) >= {"acme:stock/host@0.3.0"} and "acme:stock/stock@0.3.0" in types.exports
+    code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--examples", "30", "--seed", "5", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    doc = results.load(tmp_path / "results.json")
+    functions = {c["scenario"].split(" (")[0] for c in doc["cells"]}
+    assert {f"acme:stock/stock#{f}" for f in ("quote", "restock", "classify", "mix")} <= functions
+    assert code == 0, out
+    assert all(c["outcome"] == "pass" for c in doc["cells"] if c["scenario"].startswith("acme:stock/stock#"))
+
+
+def test_a_planted_ledger_answer_is_found_with_the_resource_calls_on_both_columns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _needs(PLANTED_ON)
+    component = _component("py-stock")
+    _plant(monkeypatch, lambda call, v: type(v)(v.value + 1) if call.function == "[method]ledger.post"
+           and hasattr(v, "value") and isinstance(v.value, int) and v.value < 2**64 - 1 else v)
+    code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--function", "restock", "--examples", "40", "--seed", "6", "--out", str(tmp_path)])
+    assert code == 1
+    (path,) = (tmp_path / "findings").glob("*/finding.json")
+    finding = json.loads(path.read_text())
+    assert finding["diverged"] == [PLANTED_ON]
+    asked = finding["runtimes"]["wasmtime"]["asked"]
+    assert asked == finding["runtimes"][PLANTED_ON]["asked"]
+    # The host resource's whole life, in the same order on both: made, used, dropped; then the audit.
+    kinds = [a.split("#", 1)[1].split("(")[0] for a in asked]
+    assert kinds[0] == "[constructor]ledger" and "[method]ledger.post" in kinds
+    assert kinds[-2:] == ["[resource-drop]ledger", "audit"]
+    assert "restocked" in asked[-1]
+
+
+def test_side_by_side_with_another_toolchain_names_the_layer_of_the_three_js_values_divergences(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The ComponentizeJS echo against the componentize-py one, on wasmtime and a jco column (README, any.yaml)."""
+    _needs(PLANTED_ON)
+    code = main(["fuzz", "--component", str(_component("js-values")), "--against", str(_component("py-values")),
+                 "--runtime", "wasmtime", "--runtime", PLANTED_ON, "--function", "echo-s64", "--function", "echo-u32",
+                 "--function", "echo-shape", "--examples", "200", "--seed", "1", "--out", str(tmp_path)])
+    assert code == 1
+    found = {json.loads(p.read_text())["function"]: json.loads(p.read_text())
+             for p in (tmp_path / "findings").glob("*/finding.json")}
+    assert set(found) == {"echo-s64", "echo-u32", "echo-shape"}, capsys.readouterr()
+    assert found["echo-s64"]["layer"].startswith("guest toolchain")
+    assert found["echo-s64"]["input"] == "(-1)"
+    assert found["echo-u32"]["layer"].startswith("guest toolchain")
+    assert found["echo-u32"]["input"] == "(2147483648)"
+    assert found["echo-shape"]["layer"].startswith("transpiler")
+    assert found["echo-shape"]["diverged"] == [PLANTED_ON]
+    assert found["echo-shape"]["against"]["runtimes"][PLANTED_ON]["outcome"] == "ok"
+    assert len(list((tmp_path / "findings").glob("*/against.wasm"))) == 3
+    capsys.readouterr()
+    assert main(["findings", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "**Layer:** transpiler" in listing and "Known: ComponentizeJS 0.23" in listing
+
+
+def test_a_host_side_failure_is_the_suites_error_never_a_finding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _needs(PLANTED_ON)
+
+    def broken(call: ImportCall, v: Any) -> Any:
+        raise RuntimeError("the generator broke")
+
+    _plant(monkeypatch, broken)
+    code = main(["fuzz", "--component", str(_component("py-values")), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--function", "bounce", "--examples", "3", "--out", str(tmp_path)])
+    assert code == 1
+    assert not list(tmp_path.glob("findings/*"))
+    doc = results.load(tmp_path / "results.json")
+    assert {c["outcome"] for c in doc["cells"]} == {"error"}
+    assert "the generator broke" in capsys.readouterr().err
