@@ -40,15 +40,17 @@ class AnyUsage(Exception):
     pass
 
 
-def load(path: Path) -> tuple[list[GuestBuild], dict[str, T.InterfaceSig]]:
-    """One GuestBuild per exported interface with functions, and the component's non-WASI imports."""
+def load(path: Path, name: str | None = None) -> tuple[list[GuestBuild], dict[str, T.InterfaceSig]]:
+    """One GuestBuild per exported interface with functions, and the component's non-WASI imports.
+
+    `name` names the guest in reports (a finding's copy is component.wasm; its name is where it came from)."""
     try:
         types = inspect_file(path)
     except NotAComponent as e:
         raise AnyUsage(str(e)) from None
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    guests = [GuestBuild(name=path.stem, world="(the component's own)", interface="any", export=sig.unversioned,
+    guests = [GuestBuild(name=name or path.stem, world="(the component's own)", interface="any", export=sig.unversioned,
                          path=path.resolve(), sha256=sha, size_bytes=len(data), toolchain="unknown",
                          toolchain_version="unknown", build_command="(brought to the suite)")
               for sig in types.exports.values() if sig.funcs]
@@ -119,9 +121,9 @@ def _checker(others: list[AnyColumn]) -> Any:
     return check
 
 
-def _other(path: Path, guest: GuestBuild, sig: T.FuncSig) -> GuestBuild:
+def _other(path: Path, guest: GuestBuild, sig: T.FuncSig, name: str | None = None) -> GuestBuild:
     """The other component's build for `guest`'s interface, when it has `sig` with the same types."""
-    guests, _ = load(path)
+    guests, _ = load(path, name)
     other = next((g for g in guests if g.export == guest.export), None)
     theirs = guest_types(other).export_named(other.export).funcs.get(sig.name) if other else None  # type: ignore[union-attr]
     if other is None or theirs != sig:
@@ -313,8 +315,11 @@ def finding_markdown(doc: dict[str, Any], heading: str = "#") -> str:
     asked = {r: [str(c) for c in (v.get("asked") or [])] for r, v in runtimes.items()}
     comp = doc["component"]
     size = comp.get("size_bytes")
-    diverged = ", ".join(str(r) for r in doc.get("diverged") or []) or "some runtimes"
-    lines = [f"{heading} `{doc['interface']}#{doc['function']}{doc['input']}`: {diverged} differ from {doc['reference']}",
+    named = [str(r) for r in doc.get("diverged") or []]
+    diverged = ", ".join(named) or "some runtimes"
+    # With --against, the reference runtime itself can differ: from the other toolchain's component.
+    versus = "the other toolchain's component" if doc["reference"] in named else doc["reference"]
+    lines = [f"{heading} `{doc['interface']}#{doc['function']}{doc['input']}`: {diverged} differ from {versus}",
              "", f"Component sha256 `{comp.get('sha256')}`" + (f" ({size:,} bytes)" if isinstance(size, int) else "")
              + f", argument kinds: {', '.join(str(k) for k in doc.get('kinds') or []) or 'none'}, seed {doc['seed']}.", "",
              "| runtime | version | outcome | answer | import calls |", "|---|---|---|---|---|", *rows, ""]
@@ -334,6 +339,11 @@ def finding_markdown(doc: dict[str, Any], heading: str = "#") -> str:
     return "\n".join(lines)
 
 
+def _came_from(component: Any) -> str | None:
+    name = component.get("brought_from") if isinstance(component, dict) else None
+    return Path(name).stem or None if isinstance(name, str) else None
+
+
 def is_finding(doc: Any) -> bool:
     return (isinstance(doc, dict) and doc.get("kind") == FINDING_KIND
             and all(isinstance(doc.get(k), str) for k in ("interface", "function", "input", "reference"))
@@ -344,7 +354,7 @@ def is_finding(doc: Any) -> bool:
 def replay(path: Path, doc: dict[str, Any]) -> int:
     """Runs a finding's call again on the runtimes it names, with the same seeded import answers."""
     component = path.parent / Path(doc["component"]["file"]).name  # never outside the finding's own directory
-    guests, imports = load(component)
+    guests, imports = load(component, _came_from(doc["component"]))
     guest = next((g for g in guests if g.export == doc["interface"]), None)
     if guest is None:
         raise AnyUsage(f"{component}: exports no {doc['interface']}")
@@ -369,7 +379,7 @@ def replay(path: Path, doc: dict[str, Any]) -> int:
             raise AnyUsage(f"{path}: none of the runtimes it names ({', '.join(doc['runtimes'])}) loads it here")
         answers, problems = compare(sig.name, sig, args, by_guest[guest.export])
         if isinstance(doc.get("against"), dict):
-            other = _other(path.parent / "against.wasm", guest, sig)
+            other = _other(path.parent / "against.wasm", guest, sig, _came_from(doc["against"].get("component")))
             other_cols, _, _ = _columns(runtimes, [other], load(other.path)[1], doc["seed"], ws)
             theirs, more = against(sig.name, sig, args, by_guest[guest.export], other_cols[other.export])
             problems += more
