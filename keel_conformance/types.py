@@ -111,6 +111,14 @@ class InterfaceSig:
     def unversioned(self) -> str:
         return self.name.split("@", 1)[0]
 
+    def callable(self, name: str) -> FuncSig | None:
+        """A function to call: one of `funcs`, or `[resource-drop]R` for a resource R the instance exports
+        (dropping the caller's handle: the guest's destructor runs)."""
+        if name in self.funcs:
+            return self.funcs[name]
+        r = name.removeprefix("[resource-drop]")
+        return FuncSig(name, (("self", OwnT(r)),), None) if r != name and r in self.resources else None
+
 
 def to_json(ty: WitType | None) -> Any:
     """A compact JSON form of a type, for caches and for hosts in other processes."""

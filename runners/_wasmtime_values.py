@@ -13,6 +13,7 @@ from typing import Any
 import wasmtime.component as wc
 import wasmtime.component._types as _wt
 
+from keel_conformance.outcomes import SuiteError
 from keel_conformance.values import Err, Ok, Resource, Some, Variant
 
 _NONE = type(None)
@@ -95,6 +96,14 @@ class Converter:
     def __init__(self, resource_ids: dict[str, int], store: Any) -> None:
         self.resource_ids = resource_ids  # filled in while the imports are bound
         self.store = store
+        # The guest's own exported resources: their types by name, and the handles the suite holds, by the
+        # number it shows them as (a guest's handle has no rep the host may read).
+        self.guest_types: dict[str, Any] = {}
+        self.guest_handles: dict[int, Any] = {}
+        self.made = 0
+
+    def guest_resource(self, vt: Any) -> str | None:
+        return next((n for n, t in self.guest_types.items() if t == vt.ty), None)
 
     @property
     def names(self) -> dict[int, str]:
@@ -125,6 +134,11 @@ class Converter:
             low = None if pty is None else self.to_wasm(pty, payload)
             return wc.Variant(tag, low) if vt._tagged() else low
         if isinstance(vt, (wc.OwnType, wc.BorrowType)):
+            if self.guest_resource(vt):
+                handles = self.guest_handles
+                if v.rep not in handles:
+                    raise SuiteError(f"no live {v.type} handle {v.rep}")
+                return handles.pop(v.rep) if isinstance(vt, wc.OwnType) else handles[v.rep]  # own moves it back
             make = wc.ResourceHost.own if isinstance(vt, wc.OwnType) else wc.ResourceHost.borrow
             return make(v.rep, self.resource_ids[v.type])
         raise TypeError(f"cannot lower into {type(vt).__name__}")
@@ -153,6 +167,11 @@ class Converter:
             payload = None if pty is None else self.from_wasm(pty, raw)
             return _neutral(vt, tag, payload)
         if isinstance(vt, (wc.OwnType, wc.BorrowType)):
+            name = self.guest_resource(vt)
+            if name:
+                self.made += 1
+                self.guest_handles[self.made] = v
+                return Resource(name, self.made)
             host = v.to_host(self.store)
             return Resource(self.names.get(host.type, "resource"), host.rep)
         raise TypeError(f"cannot lift from {type(vt).__name__}")

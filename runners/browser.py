@@ -23,7 +23,7 @@ from keel_conformance.paths import npm_version
 
 from ._browser_session import P1_SHIM, P2_SHIM, Browser, BrowserSession, Worker
 from .jco import CAPABILITIES, HOST_NOTES, JCO_BIN, Engine, JcoRunner, jco_version
-from .protocol import Probe
+from .protocol import Probe, Reproduction
 
 __all__ = ["BROWSERS", "Browser", "BrowserRunner", "BrowserSession", "RUNTIMES"]
 
@@ -74,6 +74,9 @@ class BrowserRunner(JcoRunner):
                                 install_hint=f"apt-get install {browser.package}; ./dev.sh matrix does as root"))
         self.browser = browser
         self.session: BrowserSession | None = None
+
+    def reproduce(self, r: Reproduction) -> str | None:
+        return None  # a page with a worker is no one-line command; the script runs as is in Node, Deno and Bun
 
     def _session(self) -> BrowserSession:
         if self.session is None:

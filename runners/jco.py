@@ -27,7 +27,7 @@ from keel_conformance.types import InterfaceSig, sig_to_json
 from . import _wire
 from ._p1_process import p1_instance
 from ._process import Launched, LocalProcess, read_some, write_all
-from .protocol import GuestBuild, Limits, Probe
+from .protocol import GuestBuild, Limits, Probe, Reproduction
 
 JS = Path(__file__).resolve().parent / "js"
 HOST = JS / "host.mjs"
@@ -172,7 +172,7 @@ class JcoInstance:
         self.imports, self.backends, self.limits = imports, backends, limits
 
     def call(self, func: str, args: Sequence[Any]) -> Any:
-        sig = self.exports.funcs.get(func)
+        sig = self.exports.callable(func)
         if sig is None:
             raise SuiteError(f"{self.exports.name} has no function {func!r}")
         p = self.process
@@ -241,6 +241,10 @@ class JcoRunner:
     def argv(self, binary: str, host: str) -> list[str]:
         """How this column's engine runs the host script."""
         return [binary, *self.engine.run, *self.engine.flags, host]
+
+    def reproduce(self, r: Reproduction) -> str | None:
+        binary = self.engine.binary()
+        return " ".join([Path(binary).name if binary else "node", *self.engine.run, *self.engine.flags, r.js_script])
 
     def launch(self, mounted: Path, script: str = HOST.name, p1: bool = False) -> tuple[Launched, Path]:
         """Starts an engine running `script` (in runners/js) for one guest; returns it and where it sees

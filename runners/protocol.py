@@ -57,6 +57,16 @@ class Limits:
     memory_bytes: int = 512 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Reproduction:
+    """What a finding directory holds, for a runner to say how its runtime reproduces it without the suite."""
+
+    component: str  # file name of the component
+    call: str | None  # the call in WAVE; None for a resource's life, which no one call reproduces
+    js_script: str  # a standalone script for jco's transpilation (keel_conformance/repro_js.py)
+    host_imports: bool  # whether the component imports anything besides WASI
+
+
 class GuestInstance(Protocol):
     """One fresh instance of a guest, bound to one scenario's backends."""
 
@@ -80,6 +90,10 @@ class GuestInstance(Protocol):
 
     # Runners whose probe declares the "separate-process" capability also offer
     # `kill_runtime()`: the process hosting the guest dies at once (SIGKILL).
+
+
+# Runners may offer `reproduce(r: Reproduction) -> str | None`: a one-line shell command, run in the finding's
+# directory, that reproduces it on this runtime with the runtime's own tools; None where there is none.
 
 
 class Runner(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shlex
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from keel_conformance.types import InterfaceSig
 from ._wasmtime_common import epoch_engine, first_line, trap_message
 from ._wasmtime_p1 import P1Host
 from ._wasmtime_values import PATCH, Converter
-from .protocol import GuestBuild, Limits, Probe
+from .protocol import GuestBuild, Limits, Probe, Reproduction
 
 TICK_S = 0.01
 
@@ -84,6 +85,19 @@ class WasmtimeInstance:
             ftype = func.type(self.store)
             # Read the types over FFI once: each property access builds new type objects.
             self.funcs[fname] = (func, [t for _, t in ftype.params], ftype.result)
+        self.conv.guest_types = self._guest_resources(exported)
+
+    def _guest_resources(self, exported: InterfaceSig) -> dict[str, Any]:
+        """The instance's own resource types, read off its constructors' results and methods' `self`: the
+        component's types are abstract, and only the instantiated ones compare equal to a call's."""
+        found: dict[str, Any] = {}
+        for fname, (_, params, result) in self.funcs.items():
+            kind, _, rest = fname.partition("]")
+            if kind == "[constructor" and result is not None:
+                found.setdefault(rest, result.ty)
+            elif kind == "[method" and params:
+                found.setdefault(rest.split(".")[0], params[0].ty)
+        return {n: t for n, t in found.items() if n in exported.resources}
 
     def _bind(self, linker: wc.Linker, engine: wasmtime.Engine, name: str, itype: Any, backend: Any, resource_ids: dict[str, int]) -> None:
         items = {k: v.ty for k, v in itype.exports(engine).items()}
@@ -141,6 +155,8 @@ class WasmtimeInstance:
         return call
 
     def call(self, func: str, args: Sequence[Any]) -> Any:
+        if func not in self.funcs and self.exports.callable(func) is not None:  # [resource-drop] of the guest's own
+            return self._drop(args[0])
         if func not in self.funcs:
             raise SuiteError(f"{self.exports.name} has no function {func!r}")
         f, params, result = self.funcs[func]
@@ -152,6 +168,18 @@ class WasmtimeInstance:
         except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
             raise self._classify(e, "call") from None
         return None if result is None else self.conv.from_wasm(result, out)
+
+    def _drop(self, handle: Any) -> None:
+        """Drops a handle to the guest's own resource: its destructor runs in the guest, under the deadline."""
+        owned = self.conv.guest_handles.pop(handle.rep, None)
+        if owned is None:
+            raise SuiteError(f"no live {handle.type} handle {handle.rep} to drop")
+        self.host_error = None
+        self.store.set_epoch_deadline(int(self.limits.call_timeout_s / TICK_S))
+        try:
+            owned.drop(self.store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+            raise self._classify(e, "call") from None
 
     def _classify(self, e: Exception, doing: str, refused: str | None = None) -> Exception:
         """The outcome of a failed call or instantiation, from what wasmtime raised.
@@ -213,6 +241,12 @@ class WasmtimeRunner:
             capabilities=frozenset({"component-model", "wasi-p2", "resources", "memory-limit", "call-deadline",
                                     "wasi-p1"}),
         )
+
+    def reproduce(self, r: Reproduction) -> str | None:
+        # The CLI provides WASI only (since 33.0 `--invoke` calls a component's export by name, with WAVE).
+        if r.host_imports or r.call is None:
+            return None
+        return f"wasmtime run --invoke {shlex.quote(r.call)} {r.component}"
 
     def load(self, guest: GuestBuild) -> tuple[wc.Component, Any]:
         if guest.sha256 in self._loaded:

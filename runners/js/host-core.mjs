@@ -104,7 +104,7 @@ function toJs(ty, v, ctx) {
     }
     case "own":
     case "borrow":
-      return ctx.handle(ty.r, v.rep);
+      return ctx.handle(ty.r, v.rep, ty.k);
   }
   throw new Error(`cannot convert into ${ty.k}`);
 }
@@ -142,7 +142,7 @@ function fromJs(ty, v, ctx) {
       return ty.n.filter((n) => v[camel(n)]);
     case "own":
     case "borrow":
-      return { resource: ty.r, rep: ctx.repOf(v) };
+      return { resource: ty.r, rep: ctx.repOf(v, ty.r) };
   }
   throw new Error(`cannot convert from ${ty.k}`);
 }
@@ -308,8 +308,25 @@ export async function serve(entry) {
     throw m;
   };
   const exported = init.exports;
-  // Host resources handed to an export are the import's own classes (jco checks instanceof).
-  const exportCtx = { handle: hostHandle, repOf: (obj) => obj.rep };
+  // Host resources handed to an export are the import's own classes (jco checks instanceof). The guest's
+  // own resources are jco's objects, which the suite sees as numbers of this process's choosing.
+  const guestOwned = new Set(exported.resources || []);
+  const guestObjects = new Map();
+  let made = 0;
+  const exportCtx = {
+    handle(r, rep, kind) {
+      if (!guestOwned.has(r)) return hostHandle(r, rep);
+      if (!guestObjects.has(rep)) throw new HostFailure(`no live ${r} handle ${rep}`);
+      const obj = guestObjects.get(rep);
+      if (kind === "own") guestObjects.delete(rep); // passed back to the guest
+      return obj;
+    },
+    repOf(obj, r) {
+      if (!guestOwned.has(r)) return obj.rep;
+      guestObjects.set(++made, obj);
+      return made;
+    },
+  };
   send({ op: "ready", engine: io.engine });
 
   let instance = null;
@@ -327,6 +344,21 @@ export async function serve(entry) {
       } catch (e) {
         send({ op: "refused", message: describe(e) });
       }
+    } else if (msg.op === "call" && msg.func.startsWith("[resource-drop]")) {
+      const rep = msg.args[0] && msg.args[0].rep;
+      const obj = guestObjects.get(rep);
+      if (!obj) {
+        send({ op: "host-failed", message: `no live handle ${rep} to drop` });
+        continue;
+      }
+      guestObjects.delete(rep);
+      try {
+        obj[Symbol.dispose || Symbol.for("dispose")]();
+      } catch (e) {
+        send({ op: "trap", message: describe(e) });
+        continue;
+      }
+      send({ op: "return", value: null });
     } else if (msg.op === "call") {
       const sig = exported.funcs[msg.func];
       if (!sig) {  // the suite asked this process for another interface's function: its bug, never a crash
@@ -337,7 +369,7 @@ export async function serve(entry) {
       let value;
       try {
         const args = sig.params.map(([, t], i) => toJs(t, msg.args[i], exportCtx));
-        const out = api[camel(msg.func)](...args);
+        const out = callExport(api, msg.func, args);
         if (!sig.result) value = null;
         else if (sig.result.k === "result") value = { ok: sig.result.ok ? fromJs(sig.result.ok, out, exportCtx) : null };
         else value = fromJs(sig.result, out, exportCtx);
@@ -358,6 +390,17 @@ export async function serve(entry) {
       io.exit(0);
     }
   }
+}
+
+// jco's shape of an exported interface: functions, and a class per resource.
+function callExport(api, func, args) {
+  const m = func.match(/^\[(constructor|method|static)\]([^.]+)(?:\.(.+))?$/);
+  if (!m) return api[camel(func)](...args);
+  const cls = api[pascal(m[2])];
+  if (m[1] === "constructor") return new cls(...args);
+  if (m[1] === "static") return cls[camel(m[3])](...args);
+  const [self, ...rest] = args;
+  return self[camel(m[3])](...rest);
 }
 
 // For an entry whose serve() failed outside any request.
