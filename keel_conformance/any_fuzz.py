@@ -22,6 +22,7 @@ from typing import Any
 from . import types as T
 from . import wave
 from .fuzz import Column
+from .outcomes import CellOutcome, SuiteError
 from .values import Err, Ok, Resource, Some, Variant, matches
 
 # Strings the generator draws from: ASCII, an edge of the BMP, a combining mark, non-BMP.
@@ -85,12 +86,15 @@ class Answers:
 
     seed: int
     calls: list[ImportCall] = field(default_factory=list)
+    # (interface, function, answer) of each call that got an answer, for a finding's standalone reproduction.
+    given: list[tuple[str, str, Any]] = field(default_factory=list)
     reps: int = 0
     # For tests: alter one column's answers to plant a divergence.
     alter: Callable[[ImportCall, Any], Any] | None = None
 
     def start(self) -> None:
         self.calls = []
+        self.given = []
         self.reps = 0
 
     def handle(self, resource: str) -> Resource:
@@ -102,9 +106,13 @@ class Answers:
         call = ImportCall(interface, sig.name, text)
         self.calls.append(call)
         if sig.result is None:
+            self.given.append((interface, sig.name, None))
             return None
         value = draw(sig.result, random.Random(f"{self.seed}:{len(self.calls)}:{call}"), self.handle)
-        return self.alter(call, value) if self.alter else value
+        if self.alter:
+            value = self.alter(call, value)
+        self.given.append((interface, sig.name, value))
+        return value
 
 
 class GeneratedHost:
@@ -151,6 +159,7 @@ class AnyColumn(Column):
     imports: dict[str, T.InterfaceSig] = field(default_factory=dict)
     answers: Answers = field(default_factory=lambda: Answers(0))
     last: tuple[str, Any, list[ImportCall]] | None = None
+    said: str = ""  # the runtime's own words for the step that ended the last resource life, if one did
 
     def fresh(self) -> Any:
         from runners.protocol import Limits
@@ -161,9 +170,129 @@ class AnyColumn(Column):
 
     def call(self, func: str, args: list[Any]) -> tuple[str, Any]:
         self.answers.start()
-        outcome, value = super().call(func, args)
+        outcome, value = self._session(func, args) if func.startswith(SESSION) else super().call(func, args)
         self.last = (outcome, value, list(self.answers.calls))
         return outcome, value
+
+    def _session(self, func: str, args: list[Any]) -> tuple[str, Any]:
+        """A resource's life is an answer like any other: "ok" with its steps. A step that trapped, timed out
+        or crashed is the last step; the instance is renewed for the next example. The engine's own words
+        for it are kept in `said`."""
+        self.said = ""
+        try:
+            inst = self.instance or self.fresh()
+            iface = self.instance.exports
+            sig = signature(iface, func)
+            assert sig is not None, func
+            return "ok", run_session(inst, iface, sig, args)
+        except SessionEnded as e:
+            self.instance = None
+            self.said = str(e.outcome)
+            return "ok", e.steps
+        except SuiteError as e:
+            self.instance = None
+            return "error", str(e)
+        except CellOutcome as e:  # the instance could not be made
+            self.instance = None
+            return e.outcome.value, str(e)
+
+
+SESSION = "[session]"
+CALLS = "[calls]"  # the last parameter of a session: not a WIT name, so no constructor parameter can clash
+
+
+def _holds_handles(ty: T.WitType | None) -> bool:
+    if isinstance(ty, (T.OwnT, T.BorrowT)):
+        return True
+    if isinstance(ty, (T.ListT,)):
+        return _holds_handles(ty.element)
+    if isinstance(ty, T.OptionT):
+        return _holds_handles(ty.payload)
+    if isinstance(ty, T.ResultT):
+        return _holds_handles(ty.ok) or _holds_handles(ty.err)
+    if isinstance(ty, T.RecordT):
+        return any(_holds_handles(t) for _, t in ty.fields)
+    if isinstance(ty, T.TupleT):
+        return any(_holds_handles(t) for t in ty.elements)
+    if isinstance(ty, T.VariantT):
+        return any(_holds_handles(t) for _, t in ty.cases)
+    return False
+
+
+def _payload(params: tuple[tuple[str, T.WitType], ...]) -> T.WitType | None:
+    types = tuple(t for _, t in params)
+    return None if not types else types[0] if len(types) == 1 else T.TupleT(types)
+
+
+def session_sig(iface: T.InterfaceSig, resource: str) -> T.FuncSig | None:
+    """One exported resource's life as a single call the fuzzer draws, shrinks, shows in WAVE and replays:
+    the constructor's arguments, then a list of method calls in order; the handle is dropped at the end.
+
+    Its answer is a list of strings, one per step, the same on every runtime that agrees: the handle
+    itself (a number each runtime picks) never shows. Methods that take or return other handles are left
+    out; so is a resource without a constructor (nothing but the guest could make one)."""
+    ctor = iface.funcs.get(f"[constructor]{resource}")
+    if ctor is None or any(_holds_handles(t) for _, t in ctor.params):
+        return None
+    prefix = f"[method]{resource}."
+    cases = tuple((name.removeprefix(prefix), _payload(f.params[1:])) for name, f in sorted(iface.funcs.items())
+                  if name.startswith(prefix) and not any(_holds_handles(t) for _, t in f.params[1:])
+                  and not _holds_handles(f.result))
+    params = ctor.params + (((CALLS, T.ListT(T.VariantT(cases))),) if cases else ())
+    return T.FuncSig(f"{SESSION}{resource}", params, T.ListT(T.Prim("string")))
+
+
+def session_steps(sig: T.FuncSig) -> list[str]:
+    """The exported functions a session calls: the constructor and each method it may call."""
+    r = sig.name.removeprefix(SESSION)
+    calls = sig.params[-1][1] if sig.params and sig.params[-1][0] == CALLS else None
+    cases = calls.element.cases if isinstance(calls, T.ListT) and isinstance(calls.element, T.VariantT) else ()
+    return [f"[constructor]{r}", *(f"[method]{r}.{c}" for c, _ in cases)]
+
+
+def signature(iface: T.InterfaceSig, name: str) -> T.FuncSig | None:
+    """A function of `iface` the fuzzer can call by `name`: an export, or a resource's session."""
+    if name.startswith(SESSION):
+        r = name.removeprefix(SESSION)
+        return session_sig(iface, r) if r in iface.resources else None
+    return iface.funcs.get(name)
+
+
+def run_session(instance: Any, iface: T.InterfaceSig, sig: T.FuncSig, args: list[Any]) -> list[str]:
+    """Makes the resource, calls its methods in order and drops it; the steps as text. A step that does not
+    return ends the life there, named by its outcome (the instance is gone with it)."""
+    resource = sig.name.removeprefix(SESSION)
+    cases = bool(sig.params) and sig.params[-1][0] == CALLS
+    ctor_args, calls = (args[:-1], args[-1]) if cases else (args, [])
+    steps = []
+    step = "new"
+    try:
+        handle = instance.call(f"[constructor]{resource}", ctor_args)
+        steps.append("new")
+        for v in calls:
+            f = iface.funcs[f"[method]{resource}.{v.case}"]
+            step = v.case
+            n = len(f.params) - 1
+            margs = [] if n == 0 else [v.payload] if n == 1 else list(v.payload)
+            out = instance.call(f.name, [handle, *margs])
+            steps.append(v.case if f.result is None else f"{v.case}: {wave.format(out, f.result)}")
+        step = "drop"
+        instance.call(f"[resource-drop]{resource}", [handle])
+        steps.append("drop")
+    except SuiteError:
+        raise
+    except CellOutcome as e:
+        steps.append(f"{step}: {e.outcome.value}")
+        raise SessionEnded(steps, e) from None
+    return steps
+
+
+class SessionEnded(Exception):
+    """A resource's life that ended in a step that did not return: the steps so far, and the outcome."""
+
+    def __init__(self, steps: list[str], outcome: Exception) -> None:
+        super().__init__(str(outcome))
+        self.steps, self.outcome = steps, outcome
 
 
 class SuiteFault(Exception):

@@ -6,7 +6,8 @@ A divergence is shrunk by Hypothesis and written as a finding directory:
         component.wasm   the component as it was run
         call.wave        the shrunk call, in WAVE
         finding.json     every column's answer, version and flags, and the import calls it made
-        README.md        the same, ready to paste into an issue tracker
+        repro-jco.mjs    the call on jco's transpilation alone, with the reference host's import answers
+        README.md        the same, ready to paste into an issue tracker, with a command per runtime
 
 `keel-conformance fuzz --replay findings/…/finding.json` plays it again.
 """
@@ -25,11 +26,23 @@ from hypothesis.errors import FlakyFailure
 
 from reports import markdown, results, write_formats
 from runners import registry
-from runners.protocol import GuestBuild
+from runners.protocol import GuestBuild, Reproduction
 
-from . import fuzz, wave
+from . import fuzz, repro_js, wave
 from . import types as T
-from .any_fuzz import Answers, AnyColumn, SuiteFault, against, compare, layer, takes_handles
+from .any_fuzz import (
+    SESSION,
+    Answers,
+    AnyColumn,
+    SuiteFault,
+    against,
+    compare,
+    layer,
+    session_sig,
+    session_steps,
+    signature,
+    takes_handles,
+)
 from .component_types import NotAComponent, guest_types, inspect_file
 from .outcomes import CellOutcome, NotApplicable
 
@@ -62,14 +75,21 @@ def load(path: Path, name: str | None = None) -> tuple[list[GuestBuild], dict[st
 
 
 def _selected(guests: list[GuestBuild], wanted: list[str]) -> tuple[list[tuple[GuestBuild, T.FuncSig]], list[str]]:
+    """The functions to fuzz, and those left out. An exported resource is driven as one session (made, its
+    methods called, dropped), chosen by its name; its methods are not called alone."""
     chosen, skipped = [], []
     for g in guests:
         sig = guest_types(g).export_named(g.export)
         assert sig is not None
-        for name, f in sorted(sig.funcs.items()):
-            if wanted and name not in wanted and f"{g.export}#{name}" not in wanted:
+        sessions = [s for r in sig.resources if (s := session_sig(sig, r))]
+        covered = {f for s in sessions for f in session_steps(s)}
+        for name, f in [*sorted(sig.funcs.items()), *((s.name, s) for s in sessions)]:
+            also = {name.removeprefix(SESSION)} if name.startswith(SESSION) else set()
+            if wanted and not {name, f"{g.export}#{name}", *also} & set(wanted):
                 continue
-            if takes_handles(f):
+            if name in covered:
+                continue
+            if takes_handles(f) and not name.startswith(SESSION):
                 skipped.append(f"{g.export}#{name}")
             else:
                 chosen.append((g, f))
@@ -125,7 +145,7 @@ def _other(path: Path, guest: GuestBuild, sig: T.FuncSig, name: str | None = Non
     """The other component's build for `guest`'s interface, when it has `sig` with the same types."""
     guests, _ = load(path, name)
     other = next((g for g in guests if g.export == guest.export), None)
-    theirs = guest_types(other).export_named(other.export).funcs.get(sig.name) if other else None  # type: ignore[union-attr]
+    theirs = signature(guest_types(other).export_named(other.export), sig.name) if other else None  # type: ignore[arg-type]
     if other is None or theirs != sig:
         raise AnyUsage(f"{path}: has no {guest.export}#{sig.name} of the same type to compare with")
     return other
@@ -221,7 +241,8 @@ def execute(args: argparse.Namespace) -> int:
     write_formats(doc, out)
     print(markdown.summary(doc, fmt="simple"))
     for s in skipped:
-        print(f"not fuzzed: {s} takes or makes a resource handle (exported resources are not driven yet)")
+        print(f"not fuzzed: {s} takes or makes a handle the fuzzer cannot make (a static function, a method taking "
+              "another handle, or a resource without a constructor)")
     for f in findings:
         print(f"\nFINDING: {f.parent.name}\n  " + "\n  ".join(json.loads(f.read_text())["problems"])[:600]
               + f"\n  replay: keel-conformance fuzz --replay {f}")
@@ -265,7 +286,8 @@ def write_finding(d: fuzz.Divergence, guest: GuestBuild, sig: T.FuncSig, columns
                   out: Path, seed: int, other: GuestBuild | None = None) -> Path:
     call = sig.name + "(" + ", ".join(wave.format(a, t) for a, (_, t) in zip(d.input, sig.params, strict=True)) + ")"
     digest = hashlib.sha256(f"{guest.sha256}{guest.export}{call}".encode()).hexdigest()[:12]
-    where = out / "findings" / f"{guest.export.replace(':', '_').replace('/', '.')}.{sig.name}-{digest}"
+    fn = sig.name.replace(SESSION, "session-")
+    where = out / "findings" / f"{guest.export.replace(':', '_').replace('/', '.')}.{fn}-{digest}"
     where.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(guest.path, where / "component.wasm")
     (where / "call.wave").write_text(call + "\n", encoding="utf-8")
@@ -287,6 +309,11 @@ def write_finding(d: fuzz.Divergence, guest: GuestBuild, sig: T.FuncSig, columns
             for n, (outcome, value) in d.results.items()
         },
     }
+    for n, entry in doc["runtimes"].items():
+        col = next(c for c in columns if c.runtime == n)
+        if col.said:  # a resource's life ended in a trap, timeout or crash: in the runtime's own words
+            entry["said"] = col.said
+    doc["reproduce"] = _standalone(where, guest, sig, d.input, call, columns)
     if other is not None and "against" in d.extra:
         shutil.copyfile(other.path, where / "against.wasm")
         doc["against"] = {
@@ -301,6 +328,33 @@ def write_finding(d: fuzz.Divergence, guest: GuestBuild, sig: T.FuncSig, columns
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (where / "README.md").write_text(finding_markdown(doc), encoding="utf-8")
     return path
+
+
+def _standalone(where: Path, guest: GuestBuild, sig: T.FuncSig, args: list[Any], call: str,
+                columns: list[AnyColumn]) -> dict[str, Any]:
+    """Writes the finding's standalone JavaScript reproduction and asks each runner for its one-line command.
+
+    The script's import answers are the reference runtime's, from a fresh instance: the instance the
+    divergence came from may carry state from earlier examples."""
+    ref = columns[0]
+    if ref.instance is not None:
+        ref.instance.close()
+    ref.instance = None
+    outcome, _ = ref.call(sig.name, args)
+    wasi = sorted({n.split("@")[0] for n in guest_types(guest).imports if n.startswith("wasi:")})
+    exported = guest_types(guest).export_named(guest.export)
+    assert exported is not None
+    text = repro_js.script(exported, sig, args, ref.imports, wasi, list(ref.answers.given),
+                           f"{guest.export}#{call}: {ref.runtime} answered {outcome}")
+    (where / repro_js.SCRIPT).write_text(text, encoding="utf-8")
+    r = Reproduction(component="component.wasm", call=None if sig.name.startswith(SESSION) else call,
+                     js_script=repro_js.SCRIPT,
+                     host_imports=any(not n.startswith("wasi:") for n in ref.imports))
+    commands = {}
+    for c in columns:
+        offer = getattr(c.runner, "reproduce", None)
+        commands[c.runtime] = offer(r) if offer else None
+    return {"script": repro_js.SCRIPT, "setup": repro_js.setup(), "runtimes": commands}
 
 
 def _kind(t: T.WitType) -> str:
@@ -323,6 +377,9 @@ def finding_markdown(doc: dict[str, Any], heading: str = "#") -> str:
              "", f"Component sha256 `{comp.get('sha256')}`" + (f" ({size:,} bytes)" if isinstance(size, int) else "")
              + f", argument kinds: {', '.join(str(k) for k in doc.get('kinds') or []) or 'none'}, seed {doc['seed']}.", "",
              "| runtime | version | outcome | answer | import calls |", "|---|---|---|---|---|", *rows, ""]
+    said = [f"- {r}: {v['said']}" for r, v in runtimes.items() if isinstance(v.get("said"), str)]
+    if said:
+        lines += ["Where a step did not return, in each runtime's own words:", "", *said, ""]
     if len({json.dumps(a) for a in asked.values()}) > 1:
         lines += ["Import calls the guest made, per runtime:", ""]
         lines += [f"- {r}: " + ("; ".join(f"`{c}`" for c in a) or "none") for r, a in asked.items()]
@@ -334,9 +391,25 @@ def finding_markdown(doc: dict[str, Any], heading: str = "#") -> str:
         lines += [f"| {r} | {v.get('outcome')} | `{str(v.get('answer'))[:200]}` |"
                   for r, v in other["runtimes"].items() if isinstance(v, dict)]
         lines += ["", f"**Layer:** {doc.get('layer')}", ""]
-    lines += ["Reproduce, in the finding's directory (answers to imports are drawn from the seed, the same on "
-              "every runtime):", "", "```sh", "keel-conformance fuzz --replay finding.json", "```", ""]
+    lines += _standalone_markdown(doc.get("reproduce"), runtimes)
+    lines += ["With keel-conformance, in the finding's directory (answers to imports are drawn from the seed, the "
+              "same on every runtime):", "", "```sh", "keel-conformance fuzz --replay finding.json", "```", ""]
     return "\n".join(lines)
+
+
+def _standalone_markdown(rep: Any, runtimes: dict[str, Any]) -> list[str]:
+    if not isinstance(rep, dict) or not isinstance(rep.get("runtimes"), dict):
+        return []
+    setup = [str(s) for s in rep.get("setup") or [] if isinstance(s, str)]
+    lines = ["Reproduce without the suite, in the finding's directory. For the JavaScript engines, "
+             f"`{rep.get('script')}` passes the same arguments and answers the guest's imports as the reference "
+             "runtime's host did, in order; it needs jco's transpilation first:", "", "```sh", *setup, "```", "",
+             "| runtime | version | command |", "|---|---|---|"]
+    for r, cmd in rep["runtimes"].items():
+        version = runtimes.get(str(r), {}).get("version")
+        shown = f"`{cmd}`" if isinstance(cmd, str) else "none without the suite"
+        lines.append(f"| {r} | {version} | {shown} |")
+    return [*lines, ""]
 
 
 def _came_from(component: Any) -> str | None:
@@ -358,7 +431,7 @@ def replay(path: Path, doc: dict[str, Any]) -> int:
     guest = next((g for g in guests if g.export == doc["interface"]), None)
     if guest is None:
         raise AnyUsage(f"{component}: exports no {doc['interface']}")
-    sig = guest_types(guest).export_named(guest.export).funcs.get(doc["function"])  # type: ignore[union-attr]
+    sig = signature(guest_types(guest).export_named(guest.export), doc["function"])  # type: ignore[arg-type]
     if sig is None:
         raise AnyUsage(f"{component}: {doc['interface']} has no function {doc['function']!r}")
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from keel_conformance import wave
 from keel_conformance.any_fuzz import AnyColumn, ImportCall
 from keel_conformance.cli import main
 from keel_conformance.component_types import inspect_file
+from keel_conformance.paths import PROJECT_ROOT
 from reports import results
 from runners import registry
 
@@ -46,6 +48,19 @@ def _bounce_args(finding: dict[str, Any], component: Path) -> dict[str, Any]:
     sig = inspect_file(component).exports["keel:probes/values@0.1.0"].funcs["bounce"]
     (arg,) = wave.parse_args(finding["input"], sig)
     return arg  # type: ignore[no-any-return]
+
+
+def _standalone(finding: Path, runtime: str) -> str:
+    """Runs a finding's README commands for `runtime` in its directory, as a maintainer would; the npm install
+    is the checkout's own node_modules (the same pinned versions), so the test needs no registry."""
+    rep = json.loads(finding.read_text())["reproduce"]
+    install, *rest = rep["setup"]
+    assert install.startswith("npm install --no-save @bytecodealliance/jco@")
+    (finding.parent / "node_modules").symlink_to(PROJECT_ROOT / "node_modules")
+    for line in [*rest, rep["runtimes"][runtime]]:
+        done = subprocess.run(line, shell=True, cwd=finding.parent, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (line, done.stderr)
+    return done.stdout
 
 
 def test_a_planted_host_answer_is_found_shrunk_written_listed_and_replayed(
@@ -179,8 +194,9 @@ def test_a_stranger_component_with_a_host_resource_agrees_across_columns(
     out = capsys.readouterr().out
     doc = results.load(tmp_path / "results.json")
     functions = {c["scenario"].split(" (")[0] for c in doc["cells"]}
-    assert {f"acme:stock/stock#{f}" for f in ("quote", "restock", "classify", "mix")} <= functions
+    assert {f"acme:stock/stock#{f}" for f in ("quote", "restock", "classify", "mix", "[session]basket")} <= functions
     assert code == 0, out
+    assert "not fuzzed" not in out  # the exported resource's constructor and methods are driven by its session
     assert all(c["outcome"] == "pass" for c in doc["cells"] if c["scenario"].startswith("acme:stock/stock#"))
 
 
@@ -203,6 +219,48 @@ def test_a_planted_ledger_answer_is_found_with_the_resource_calls_on_both_column
     assert kinds[0] == "[constructor]ledger" and "[method]ledger.post" in kinds
     assert kinds[-2:] == ["[resource-drop]ledger", "audit"]
     assert "restocked" in asked[-1]
+    # Without the suite, jco's transpilation on the planted column's engine, given the reference host's
+    # answers (not the plant), asks the same things in the same order, the resource's drop included.
+    out = _standalone(path, PLANTED_ON)
+    calls = out.split("import calls: ", 1)[1].strip().split("; ")
+    assert [c.split("#", 1)[1].split("(")[0] for c in calls] == kinds, out
+    assert out.startswith("restock: returned [")
+    readme = (path.parent / "README.md").read_text()
+    assert "Reproduce without the suite" in readme and f"`{finding['reproduce']['runtimes'][PLANTED_ON]}`" in readme
+    assert finding["reproduce"]["runtimes"]["wasmtime"] is None  # the CLI cannot answer acme:stock/host
+
+
+def test_an_exported_resource_is_made_used_and_dropped_and_a_planted_difference_is_a_finding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """py-stock's `basket` lives in the guest: the fuzzer makes one, calls its methods in a drawn order, drops it,
+    and compares every step. The plant: on one column the host knows no price, so `add` says err."""
+    _needs(PLANTED_ON)
+    component = _component("py-stock")
+    _plant(monkeypatch, lambda call, v: None if call.function == "price" else v)
+    code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--function", "basket", "--examples", "40", "--seed", "3", "--out", str(tmp_path)])
+    assert code == 1, capsys.readouterr()
+    (path,) = (tmp_path / "findings").glob("*/finding.json")
+    finding = json.loads(path.read_text())
+    assert finding["function"] == "[session]basket" and finding["diverged"] == [PLANTED_ON]
+    ref, planted = (finding["runtimes"][r] for r in ("wasmtime", PLANTED_ON))
+    # Shrunk to the one step that shows it: a basket with room, one add, and the drop.
+    steps = wave.parse_args(f"({ref['answer']})", sig := _string_list())[0]
+    assert steps[0] == "new" and steps[-1] == "drop" and len(steps) == 3, steps
+    assert steps[1].startswith("add: ok(1)")
+    assert wave.parse_args(f"({planted['answer']})", sig)[0][1].startswith('add: err("no price for ')
+    assert ref["asked"] == planted["asked"] and ref["asked"][0].startswith("acme:stock/host@0.3.0#price(")
+    capsys.readouterr()
+    assert main(["fuzz", "--replay", str(path)]) == 1
+    # Without the suite: jco's transpilation given the reference host's answers makes, adds and drops.
+    out = _standalone(path, PLANTED_ON).splitlines()
+    assert out[0] == "new" and out[1] == "add: returned 1" and out[2] == "drop", out
+    assert finding["reproduce"]["runtimes"]["wasmtime"] is None
+
+
+def _string_list() -> Any:
+    from keel_conformance import types as T
+    return T.FuncSig("steps", (("steps", T.ListT(T.Prim("string"))),), None)
 
 
 def test_side_by_side_with_another_toolchain_names_the_layer_of_the_three_js_values_divergences(
@@ -224,6 +282,19 @@ def test_side_by_side_with_another_toolchain_names_the_layer_of_the_three_js_val
     assert found["echo-shape"]["diverged"] == [PLANTED_ON]
     assert found["echo-shape"]["against"]["runtimes"][PLANTED_ON]["outcome"] == "ok"
     assert len(list((tmp_path / "findings").glob("*/against.wasm"))) == 3
+    # Each runtime's line reproduces it without the suite: jco's answer from jco's transpilation alone.
+    for fn, number in (("echo-s64", "-1"), ("echo-u32", "2147483648")):
+        finding = next((tmp_path / "findings").glob(f"*.{fn}-*/finding.json"))
+        jco = found[fn]["runtimes"][PLANTED_ON]
+        out = _standalone(finding, PLANTED_ON)
+        first = out.splitlines()[0]
+        if jco["outcome"] == "trap":
+            assert first == f"{fn}: trapped: {jco['answer']}", (out, jco)
+        else:
+            assert jco["outcome"] == "ok", jco
+            assert first.removeprefix(f"{fn}: returned ").removesuffix("n") == jco["answer"] != number, (out, jco)
+        # The guest imports keel:probes/host-echo, which the wasmtime CLI cannot answer: no line for it.
+        assert found[fn]["reproduce"]["runtimes"]["wasmtime"] is None
     capsys.readouterr()
     assert main(["findings", str(tmp_path)]) == 0
     listing = capsys.readouterr().out

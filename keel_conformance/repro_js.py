@@ -1,0 +1,234 @@
+"""A finding's reproduction on a JavaScript engine, without the suite: one script for jco's output.
+
+An upstream maintainer has jco and an engine, not keel-conformance. The script passes the shrunk
+call's arguments as jco's own JavaScript values and answers the guest's imports with exactly the
+answers the reference runtime gave it, in the same order, so neither the seed nor the suite is
+needed to see each engine's answer. WASI comes from the preview2 shim with nothing preopened, as in
+the suite's jco columns.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from . import types as T
+from .any_fuzz import CALLS, SESSION
+from .paths import npm_version
+from .values import Err, Ok, Resource, Some, Variant
+
+SCRIPT = "repro-jco.mjs"
+TRANSPILE = "npx jco transpile component.wasm --instantiation sync --name guest --no-typescript -o jco-out"
+
+
+def setup() -> list[str]:
+    """The commands that make the script runnable, with the jco and shim versions the suite ran."""
+    pinned = [f"{p}@{v}" if (v := npm_version(p)) else p
+              for p in ("@bytecodealliance/jco", "@bytecodealliance/preview2-shim")]
+    return [f"npm install --no-save {' '.join(pinned)}", TRANSPILE]
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("-")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def pascal(name: str) -> str:
+    c = camel(name)
+    return c[:1].upper() + c[1:]
+
+
+def js(v: Any, ty: T.WitType) -> str:
+    """`v` (a neutral value of `ty`) as a JavaScript expression of jco's representation."""
+    if isinstance(ty, T.Prim):
+        if ty.kind == "bool":
+            return "true" if v else "false"
+        if ty.kind in ("s64", "u64"):
+            return f"{v}n"
+        if ty.kind in ("f32", "f64"):
+            if math.isnan(v):
+                return "NaN"
+            if math.isinf(v):
+                return "Infinity" if v > 0 else "-Infinity"
+            return "-0" if v == 0 and math.copysign(1, v) < 0 else repr(float(v))
+        if ty.kind in ("char", "string"):
+            return json.dumps(v)
+        return str(int(v))
+    if isinstance(ty, T.ListT):
+        if ty.element == T.Prim("u8"):
+            return f"new Uint8Array([{', '.join(str(b) for b in v)}])"
+        return "[" + ", ".join(js(x, ty.element) for x in v) + "]"
+    if isinstance(ty, T.RecordT):
+        return "{ " + ", ".join(f"{camel(n)}: {js(v[n], t)}" for n, t in ty.fields) + " }"
+    if isinstance(ty, T.TupleT):
+        return "[" + ", ".join(js(x, t) for x, t in zip(v, ty.elements, strict=True)) + "]"
+    if isinstance(ty, T.VariantT):
+        assert isinstance(v, Variant)
+        payload = dict(ty.cases)[v.case]
+        return f"{{ tag: {json.dumps(v.case)}" + (f", val: {js(v.payload, payload)} }}" if payload else " }")
+    if isinstance(ty, T.EnumT):
+        return json.dumps(v.case if isinstance(v, Variant) else v)
+    if isinstance(ty, T.OptionT):
+        if isinstance(ty.payload, T.OptionT):  # jco nests option<option<_>> as tagged objects
+            return '{ tag: "none" }' if v is None else f'{{ tag: "some", val: {js(v.value, ty.payload)} }}'
+        return "undefined" if v is None else js(v.value if isinstance(v, Some) else v, ty.payload)
+    if isinstance(ty, T.ResultT):
+        tag, payload = ("ok", ty.ok) if isinstance(v, Ok) else ("err", ty.err)
+        return f'{{ tag: "{tag}"' + (f", val: {js(v.value, payload)} }}" if payload else " }")
+    if isinstance(ty, T.FlagsT):
+        return "{ " + ", ".join(f"{camel(n)}: {'true' if n in v else 'false'}" for n in ty.names) + " }"
+    if isinstance(ty, (T.OwnT, T.BorrowT)):
+        assert isinstance(v, Resource)
+        return f"handle({json.dumps(ty.resource)}, {v.rep})"
+    raise TypeError(f"no JavaScript form for {type(ty).__name__}")
+
+
+def _answer(value: Any, sig: T.FuncSig) -> str:
+    """What a host function gives back in jco's convention: a `result` is returned (ok) or thrown (err)."""
+    if sig.result is None:
+        return "undefined"
+    if isinstance(sig.result, T.ResultT):
+        if isinstance(value, Err):
+            return f"fail({js(value.value, sig.result.err) if sig.result.err else 'undefined'})"
+        return js(value.value, sig.result.ok) if sig.result.ok else "undefined"
+    return js(value, sig.result)
+
+
+def _steps(sig: T.FuncSig, args: list[Any], exported: T.InterfaceSig) -> list[str]:
+    """The export calls, as `attempt(...)` lines: one call, or a resource's life (a session)."""
+    if not sig.name.startswith(SESSION):
+        call = ", ".join(js(a, t) for a, (_, t) in zip(args, sig.params, strict=True))
+        return [f"attempt({json.dumps(sig.name)}, () => api[{json.dumps(camel(sig.name))}]({call}), "
+                f"{str(isinstance(sig.result, T.ResultT)).lower()});"]
+    r = sig.name.removeprefix(SESSION)
+    calls = sig.params and sig.params[-1][0] == CALLS
+    ctor_params, methods = (sig.params[:-1], args[-1]) if calls else (sig.params, [])
+    ctor = ", ".join(js(a, t) for a, (_, t) in zip(args, ctor_params, strict=False))
+    lines = ["let h;", f"attempt(\"new\", () => {{ h = new api[{json.dumps(pascal(r))}]({ctor}); }}, false);"]
+    for v in methods:
+        f = exported.funcs[f"[method]{r}.{v.case}"]
+        n = len(f.params) - 1
+        margs = [] if n == 0 else [v.payload] if n == 1 else list(v.payload)
+        shown = ", ".join(js(a, t) for a, (_, t) in zip(margs, f.params[1:], strict=True))
+        lines.append(f"attempt({json.dumps(v.case)}, () => h[{json.dumps(camel(v.case))}]({shown}), "
+                     f"{str(isinstance(f.result, T.ResultT)).lower()});")
+    lines.append('attempt("drop", () => { h[Symbol.dispose || Symbol.for("dispose")](); }, false);')
+    return lines
+
+
+def script(exported: T.InterfaceSig, sig: T.FuncSig, args: list[Any], imports: dict[str, T.InterfaceSig],
+           wasi: list[str], given: list[tuple[str, str, Any]], title: str) -> str:
+    """The standalone script. `given` is the reference runtime's import calls in order, each as
+    (interface, function, answer); `wasi` names the WASI interfaces the component imports."""
+    answers = []
+    for iface, func, value in given:
+        fsig = imports[iface].funcs[func]
+        answers.append(f"  [{json.dumps(iface)}, {json.dumps(func)}, () => {_answer(value, fsig)}],")
+    hosts = {name: {"resources": list(s.resources), "funcs": sorted(s.funcs)} for name, s in imports.items()}
+    steps_js = "\n".join(f"  {line}" for line in _steps(sig, args, exported))
+    steps = "\n".join(f"//   {s}" for s in setup())
+    return f"""// {title}
+// Reproduces a keel-conformance finding with jco alone. In this directory:
+{steps}
+//   node {SCRIPT}        (or: deno run -A {SCRIPT}, bun {SCRIPT})
+// The guest's imports get the answers the reference runtime's host gave, in the same order.
+import {{ readFileSync }} from "node:fs";
+import {{ inspect }} from "node:util";
+import * as shim from "@bytecodealliance/preview2-shim";
+import {{ instantiate }} from "./jco-out/guest.js";
+
+const camel = (s) => s.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+const pascal = (s) => camel(s).replace(/^./, (c) => c.toUpperCase());
+const show = (v) => inspect(v, {{ depth: null, breakLength: Infinity }});
+
+// The reference runtime's answers to the guest's import calls, in order.
+const ANSWERS = [
+{chr(10).join(answers)}
+];
+const HOSTS = {json.dumps(hosts)};
+const WASI = {json.dumps(wasi)};
+
+const asked = [];
+let next = 0;
+function fail(payload) {{
+  const e = new Error("host returned err");
+  e.payload = payload;
+  throw e;
+}}
+function answer(iface, func, args) {{
+  asked.push(`${{iface}}#${{func}}(${{args.map(show).join(", ")}})`);
+  const a = ANSWERS[next++];
+  if (!a || a[0] !== iface || a[1] !== func) {{
+    throw new Error(`the guest asked ${{iface}}#${{func}} as import call ${{next}}, where the reference runtime's guest asked ${{a ? a[0] + "#" + a[1] : "nothing more"}}`);
+  }}
+  return a[2]();
+}}
+
+const classes = {{}};
+function handle(resource, rep) {{
+  const obj = Object.create(classes[resource].prototype);
+  obj.rep = rep;
+  return obj;
+}}
+function host(iface, {{ resources, funcs }}) {{
+  const ns = {{}};
+  for (const r of resources) {{
+    classes[r] = ns[pascal(r)] = class {{
+      constructor(...args) {{ this.rep = answer(iface, `[constructor]${{r}}`, args).rep; }}
+      [Symbol.dispose || Symbol.for("dispose")]() {{ asked.push(`${{iface}}#[resource-drop]${{r}}(${{this.rep}})`); }}
+    }};
+  }}
+  for (const f of funcs) {{
+    const m = f.match(/^\\[(method|static|constructor)\\]([^.]+)(?:\\.(.+))?$/);
+    if (!m) ns[camel(f)] = (...args) => answer(iface, f, args);
+    else if (m[1] === "method") classes[m[2]].prototype[camel(m[3])] = function (...args) {{ return answer(iface, f, [this, ...args]); }};
+    else if (m[1] === "static") classes[m[2]][camel(m[3])] = (...args) => answer(iface, f, args);
+  }}
+  return ns;
+}}
+
+// WASI with nothing of this machine exposed, as in the suite's jco columns.
+shim.filesystem._setPreopens?.({{}});
+shim.cli._setEnv?.({{}});
+shim.cli._setArgs?.([]);
+shim.cli._setCwd?.("/");
+shim.sockets._denyTcp?.();
+shim.sockets._denyUdp?.();
+shim.sockets._denyDnsLookup?.();
+// What the suite's columns do not provide (wasi:http, say) traps on every use.
+function trapping(name) {{
+  const fail = () => {{ throw new Error(`${{name}} is not provided to guests`); }};
+  return new Proxy({{}}, {{
+    get: () => new Proxy(class {{}}, {{ construct: fail, apply: fail, get: (t, p) => (p in t ? t[p] : fail) }}),
+  }});
+}}
+const PROVIDED = new Set(["cli", "clocks", "filesystem", "io", "random", "sockets"]);
+const imports = {{}};
+for (const name of WASI) {{
+  const [pkg, iface] = name.split(":")[1].split("/");
+  imports[name] = (PROVIDED.has(pkg) && shim[pkg][camel(iface)]) || trapping(name);
+}}
+for (const [name, h] of Object.entries(HOSTS)) imports[name.split("@")[0]] = host(name, h);
+
+const dir = new URL("./jco-out/", import.meta.url);
+const instance = instantiate((p) => new WebAssembly.Module(readFileSync(new URL(p, dir))), imports);
+const api = instance[{json.dumps(exported.name)}] ?? instance[camel({json.dumps(exported.unversioned.split("/")[-1])})];
+class Ended extends Error {{}}
+// One export call: what it returned (a `result`'s err is thrown by jco as a ComponentError), or its trap.
+function attempt(label, f, isResult) {{
+  try {{
+    const out = f();
+    console.log(out === undefined ? label : `${{label}}: returned ${{show(out)}}`);
+  }} catch (e) {{
+    if (isResult && e?.constructor?.name === "ComponentError") return console.log(`${{label}}: returned err ${{show(e.payload)}}`);
+    console.log(`${{label}}: trapped: ${{e?.name}}: ${{e?.message}}`);
+    throw new Ended();
+  }}
+}}
+try {{
+{steps_js}
+}} catch (e) {{
+  if (!(e instanceof Ended)) throw e;
+}}
+console.log(`import calls: ${{asked.length ? asked.join("; ") : "none"}}`);
+"""
