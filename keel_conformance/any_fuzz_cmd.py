@@ -68,8 +68,7 @@ def load(path: Path, name: str | None = None) -> tuple[list[GuestBuild], dict[st
                          toolchain_version="unknown", build_command="(brought to the suite)")
               for sig in types.exports.values() if sig.funcs]
     if not guests:
-        raise AnyUsage(f"{path}: exports no interface with functions (functions exported at the top level of a "
-                       "component are not supported yet)")
+        raise AnyUsage(f"{path}: exports no functions, at its top level or in an interface")
     imports = {n: s for n, s in types.imports.items() if not n.startswith("wasi:")}
     return guests, imports
 
@@ -287,7 +286,7 @@ def write_finding(d: fuzz.Divergence, guest: GuestBuild, sig: T.FuncSig, columns
     call = sig.name + "(" + ", ".join(wave.format(a, t) for a, (_, t) in zip(d.input, sig.params, strict=True)) + ")"
     digest = hashlib.sha256(f"{guest.sha256}{guest.export}{call}".encode()).hexdigest()[:12]
     fn = sig.name.replace(SESSION, "session-")
-    where = out / "findings" / f"{guest.export.replace(':', '_').replace('/', '.')}.{fn}-{digest}"
+    where = out / "findings" / f"{guest.export.strip('()').replace(':', '_').replace('/', '.')}.{fn}-{digest}"
     where.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(guest.path, where / "component.wasm")
     (where / "call.wave").write_text(call + "\n", encoding="utf-8")

@@ -72,7 +72,10 @@ class _Namer:
 
 
 def _instance_sig(name: str, inst: wc.ComponentInstanceType, engine: wasmtime.Engine, outer: dict[str, Any]) -> T.InterfaceSig:
-    items = {k: v.ty for k, v in inst.exports(engine).items()}
+    return _items_sig(name, {k: v.ty for k, v in inst.exports(engine).items()}, outer)
+
+
+def _items_sig(name: str, items: dict[str, Any], outer: dict[str, Any]) -> T.InterfaceSig:
     resources = {k: v for k, v in items.items() if isinstance(v, wc.ResourceType)}
     namer = _Namer({**outer, **resources})
     funcs = {}
@@ -121,11 +124,13 @@ def read_types(component: wc.Component, engine: wasmtime.Engine) -> ComponentTyp
             for k, v in item.exports(engine).items():
                 if isinstance(v.ty, wc.ResourceType):
                     outer.setdefault(k, v.ty)
-    exports = {
-        name: _instance_sig(name, ext.ty, engine, outer)
-        for name, ext in ctype.exports(engine).items()
-        if isinstance(ext.ty, wc.ComponentInstanceType)
-    }
+    items = ctype.exports(engine).items()
+    exports = {name: _instance_sig(name, ext.ty, engine, outer)
+               for name, ext in items if isinstance(ext.ty, wc.ComponentInstanceType)}
+    # Functions a world exports itself, outside any interface (`export f: func(...)`), as one more instance.
+    root = {name: ext.ty for name, ext in items if isinstance(ext.ty, wc.FuncType)}
+    if root:
+        exports[T.WORLD] = _items_sig(T.WORLD, root, outer)
     return ComponentTypes(imports, exports)
 
 
@@ -154,7 +159,7 @@ def types_for(path: Path, sha256: str) -> ComponentTypes:
     from .paths import cache_dir
     from .types import sig_from_json, sig_to_json
 
-    cached = cache_dir("types") / f"{sha256}.json"
+    cached = cache_dir("types") / f"{sha256}.v2.json"  # v2: with the world's own functions
     if cached.exists():
         j = json.loads(cached.read_text())
         return ComponentTypes({k: sig_from_json(v) for k, v in j["imports"].items()},

@@ -127,6 +127,9 @@ def script(exported: T.InterfaceSig, sig: T.FuncSig, args: list[Any], imports: d
     hosts = {name: {"resources": list(s.resources), "funcs": sorted(s.funcs)} for name, s in imports.items()}
     steps_js = "\n".join(f"  {line}" for line in _steps(sig, args, exported))
     steps = "\n".join(f"//   {s}" for s in setup())
+    # jco puts a world's own functions on the instance itself, an interface under its name.
+    api = ("instance" if exported.name == T.WORLD else
+           f"instance[{json.dumps(exported.name)}] ?? instance[camel({json.dumps(exported.unversioned.split('/')[-1])})]")
     return f"""// {title}
 // Reproduces a keel-conformance finding with jco alone. In this directory:
 {steps}
@@ -212,7 +215,7 @@ for (const [name, h] of Object.entries(HOSTS)) imports[name.split("@")[0]] = hos
 
 const dir = new URL("./jco-out/", import.meta.url);
 const instance = instantiate((p) => new WebAssembly.Module(readFileSync(new URL(p, dir))), imports);
-const api = instance[{json.dumps(exported.name)}] ?? instance[camel({json.dumps(exported.unversioned.split("/")[-1])})];
+const api = {api};
 class Ended extends Error {{}}
 // One export call: what it returned (a `result`'s err is thrown by jco as a ComponentError), or its trap.
 function attempt(label, f, isResult) {{

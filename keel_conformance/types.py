@@ -99,6 +99,11 @@ class FuncSig:
         return TupleT(tuple(t for _, t in self.params))
 
 
+# The name standing for a component's top level, where a world exports functions of its own: no component
+# export can be named so, and runners call these functions on the instance itself.
+WORLD = "(world)"
+
+
 @dataclass(frozen=True)
 class InterfaceSig:
     """One imported or exported instance: its functions and resource names."""

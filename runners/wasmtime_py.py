@@ -21,7 +21,7 @@ import wasmtime.component as wc
 from keel_conformance.component_types import read_types
 from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, SuiteError
 from keel_conformance.paths import cache_dir
-from keel_conformance.types import InterfaceSig
+from keel_conformance.types import WORLD, InterfaceSig
 
 from ._wasmtime_common import epoch_engine, first_line, trap_message
 from ._wasmtime_p1 import P1Host
@@ -77,7 +77,7 @@ class WasmtimeInstance:
                     continue
                 raise self._classify(e, "instantiation",
                                      refused=f"wasmtime refused to instantiate {guest.name}") from None
-        iface = self.instance.get_export_index(self.store, exported.name)
+        iface = None if exported.name == WORLD else self.instance.get_export_index(self.store, exported.name)
         self.funcs: dict[str, Any] = {}
         for fname in exported.funcs:
             idx = self.instance.get_export_index(self.store, fname, iface)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -195,9 +196,10 @@ def test_a_stranger_component_with_a_host_resource_agrees_across_columns(
     doc = results.load(tmp_path / "results.json")
     functions = {c["scenario"].split(" (")[0] for c in doc["cells"]}
     assert {f"acme:stock/stock#{f}" for f in ("quote", "restock", "classify", "mix", "[session]basket")} <= functions
+    assert {"(world)#checksum", "(world)#total"} <= functions  # exported by the world itself
     assert code == 0, out
     assert "not fuzzed" not in out  # the exported resource's constructor and methods are driven by its session
-    assert all(c["outcome"] == "pass" for c in doc["cells"] if c["scenario"].startswith("acme:stock/stock#"))
+    assert all(c["outcome"] == "pass" for c in doc["cells"])
 
 
 def test_a_planted_ledger_answer_is_found_with_the_resource_calls_on_both_columns(
@@ -237,11 +239,7 @@ def test_an_exported_resource_is_made_used_and_dropped_and_a_planted_difference_
     _needs(PLANTED_ON)
     component = _component("py-stock")
     _plant(monkeypatch, lambda call, v: None if call.function == "price" else v)
-    code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
-                 "--function", "basket", "--examples", "40", "--seed", "3", "--out", str(tmp_path)])
-    assert code == 1, capsys.readouterr()
-    (path,) = (tmp_path / "findings").glob("*/finding.json")
-    finding = json.loads(path.read_text())
+    path, finding = _one_finding(component, "basket", 3, tmp_path, capsys)
     assert finding["function"] == "[session]basket" and finding["diverged"] == [PLANTED_ON]
     ref, planted = (finding["runtimes"][r] for r in ("wasmtime", PLANTED_ON))
     # Shrunk to the one step that shows it: a basket with room, one add, and the drop.
@@ -256,6 +254,42 @@ def test_an_exported_resource_is_made_used_and_dropped_and_a_planted_difference_
     out = _standalone(path, PLANTED_ON).splitlines()
     assert out[0] == "new" and out[1] == "add: returned 1" and out[2] == "drop", out
     assert finding["reproduce"]["runtimes"]["wasmtime"] is None
+
+
+def test_a_function_the_world_exports_itself_is_fuzzed_and_its_finding_reproduces_without_the_suite(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """py-stock's `total` is exported by its world, outside any interface. The plant: one column's host knows no
+    price."""
+    _needs(PLANTED_ON)
+    component = _component("py-stock")
+    assert set(inspect_file(component).exports["(world)"].funcs) == {"checksum", "total"}
+    _plant(monkeypatch, lambda call, v: None if call.function == "price" else v)
+    path, finding = _one_finding(component, "total", 4, tmp_path, capsys)
+    assert path.parent.name.startswith("world.total-")
+    assert finding["function"] == "total" and finding["diverged"] == [PLANTED_ON]
+    ref = finding["runtimes"]["wasmtime"]
+    lines = wave.parse_args(finding["input"], inspect_file(component).exports["(world)"].funcs["total"])[0]
+    assert len(lines) == 1, lines  # shrunk to one line, which the reference host prices
+    assert ref["answer"].startswith("some(") and finding["runtimes"][PLANTED_ON]["answer"] == "none"
+    assert [a.split("#", 1)[1].split("(")[0] for a in ref["asked"]] == ["price"]
+    capsys.readouterr()
+    assert main(["fuzz", "--replay", str(path)]) == 1
+    # jco's transpilation alone, given the reference host's answers, returns the reference's sum.
+    out = _standalone(path, PLANTED_ON).splitlines()
+    shown = float(out[0].removeprefix("total: returned ").replace("Infinity", "inf"))
+    want = float(ref["answer"].removeprefix("some(").removesuffix(")"))
+    assert shown == want or (math.isnan(shown) and math.isnan(want)), out
+    assert out[1].startswith("import calls: acme:stock/host@0.3.0#price(") and out[1].count("#price(") == 1, out
+
+
+def _one_finding(component: Path, function: str, seed: int, out: Path,
+                 capsys: pytest.CaptureFixture[str]) -> tuple[Path, dict[str, Any]]:
+    """Fuzzes one function of `component` on wasmtime and the planted column; the one finding it must write."""
+    code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--function", function, "--examples", "40", "--seed", str(seed), "--out", str(out)])
+    assert code == 1, capsys.readouterr()
+    (path,) = (out / "findings").glob("*/finding.json")
+    return path, json.loads(path.read_text())
 
 
 def _string_list() -> Any:

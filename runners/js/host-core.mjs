@@ -365,7 +365,7 @@ export async function serve(entry) {
         send({ op: "host-failed", message: `${exported.name} has no function ${msg.func}` });
         continue;
       }
-      const api = instance[exported.name] || instance[camel(exported.name.split("/")[1].split("@")[0])];
+      const api = exportedApi(instance, exported.name);
       let value;
       try {
         const args = sig.params.map(([, t], i) => toJs(t, msg.args[i], exportCtx));
@@ -390,6 +390,13 @@ export async function serve(entry) {
       io.exit(0);
     }
   }
+}
+
+// Where jco puts an exported interface: under its name (or its short name in camelCase); a world's own
+// functions ("(world)", types.py's WORLD) on the instance itself.
+function exportedApi(instance, name) {
+  if (name === "(world)") return instance;
+  return instance[name] || instance[camel(name.split("/")[1].split("@")[0])];
 }
 
 // jco's shape of an exported interface: functions, and a class per resource.
