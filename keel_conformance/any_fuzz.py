@@ -334,8 +334,10 @@ def _asked(calls: list[ImportCall]) -> str:
 
 
 def takes_handles(sig: T.FuncSig) -> bool:
-    return any(isinstance(t, (T.OwnT, T.BorrowT)) for _, t in sig.params) or sig.name.startswith(
-        ("[constructor]", "[method]", "[static]"))
+    """Whether the function cannot be called on its own with drawn values: a constructor or method (a session
+    calls those), or one whose arguments or result hold a handle. A static function of plain values can."""
+    return sig.name.startswith(("[constructor]", "[method]")) or _holds_handles(sig.result) or any(
+        _holds_handles(t) for _, t in sig.params)
 
 
 def _same(a: Answer, b: Answer) -> bool:

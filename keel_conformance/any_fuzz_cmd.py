@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -83,7 +84,9 @@ def _selected(guests: list[GuestBuild], wanted: list[str]) -> tuple[list[tuple[G
         sessions = [s for r in sig.resources if (s := session_sig(sig, r))]
         covered = {f for s in sessions for f in session_steps(s)}
         for name, f in [*sorted(sig.funcs.items()), *((s.name, s) for s in sessions)]:
-            also = {name.removeprefix(SESSION)} if name.startswith(SESSION) else set()
+            # A resource's name chooses its session and its static functions.
+            also = {name.removeprefix(SESSION)} if name.startswith(SESSION) else set(
+                re.findall(r"^\[static\]([^.]+)\.", name))
             if wanted and not {name, f"{g.export}#{name}", *also} & set(wanted):
                 continue
             if name in covered:
@@ -240,8 +243,8 @@ def execute(args: argparse.Namespace) -> int:
     write_formats(doc, out)
     print(markdown.summary(doc, fmt="simple"))
     for s in skipped:
-        print(f"not fuzzed: {s} takes or makes a handle the fuzzer cannot make (a static function, a method taking "
-              "another handle, or a resource without a constructor)")
+        print(f"not fuzzed: {s} takes or makes a handle the fuzzer cannot make (a method taking another handle, a "
+              "function whose arguments or result hold a handle, or a resource without a constructor)")
     for f in findings:
         print(f"\nFINDING: {f.parent.name}\n  " + "\n  ".join(json.loads(f.read_text())["problems"])[:600]
               + f"\n  replay: keel-conformance fuzz --replay {f}")
@@ -285,7 +288,7 @@ def write_finding(d: fuzz.Divergence, guest: GuestBuild, sig: T.FuncSig, columns
                   out: Path, seed: int, other: GuestBuild | None = None) -> Path:
     call = sig.name + "(" + ", ".join(wave.format(a, t) for a, (_, t) in zip(d.input, sig.params, strict=True)) + ")"
     digest = hashlib.sha256(f"{guest.sha256}{guest.export}{call}".encode()).hexdigest()[:12]
-    fn = sig.name.replace(SESSION, "session-")
+    fn = re.sub(r"\[(\w+)\]", r"\1-", sig.name)  # [session]basket, [static]basket.fits: session-basket, static-…
     where = out / "findings" / f"{guest.export.strip('()').replace(':', '_').replace('/', '.')}.{fn}-{digest}"
     where.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(guest.path, where / "component.wasm")

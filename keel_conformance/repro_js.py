@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from . import types as T
@@ -98,7 +99,10 @@ def _steps(sig: T.FuncSig, args: list[Any], exported: T.InterfaceSig) -> list[st
     """The export calls, as `attempt(...)` lines: one call, or a resource's life (a session)."""
     if not sig.name.startswith(SESSION):
         call = ", ".join(js(a, t) for a, (_, t) in zip(args, sig.params, strict=True))
-        return [f"attempt({json.dumps(sig.name)}, () => api[{json.dumps(camel(sig.name))}]({call}), "
+        static = re.fullmatch(r"\[static\]([^.]+)\.(.+)", sig.name)  # jco: a static method of the resource's class
+        where = (f"api[{json.dumps(pascal(static[1]))}][{json.dumps(camel(static[2]))}]" if static
+                 else f"api[{json.dumps(camel(sig.name))}]")
+        return [f"attempt({json.dumps(sig.name)}, () => {where}({call}), "
                 f"{str(isinstance(sig.result, T.ResultT)).lower()});"]
     r = sig.name.removeprefix(SESSION)
     calls = sig.params and sig.params[-1][0] == CALLS

@@ -244,7 +244,7 @@ class WasmtimeRunner:
 
     def reproduce(self, r: Reproduction) -> str | None:
         # The CLI provides WASI only (since 33.0 `--invoke` calls a component's export by name, with WAVE).
-        if r.host_imports or r.call is None:
+        if r.host_imports or r.call is None or r.call.startswith("["):  # `--invoke` takes a plain export name
             return None
         return f"wasmtime run --invoke {shlex.quote(r.call)} {r.component}"
 

@@ -197,6 +197,7 @@ def test_a_stranger_component_with_a_host_resource_agrees_across_columns(
     functions = {c["scenario"].split(" (")[0] for c in doc["cells"]}
     assert {f"acme:stock/stock#{f}" for f in ("quote", "restock", "classify", "mix", "[session]basket")} <= functions
     assert {"(world)#checksum", "(world)#total"} <= functions  # exported by the world itself
+    assert "acme:stock/stock#[static]basket.fits" in functions  # a resource's static function, called alone
     assert code == 0, out
     assert "not fuzzed" not in out  # the exported resource's constructor and methods are driven by its session
     assert all(c["outcome"] == "pass" for c in doc["cells"])
@@ -280,6 +281,20 @@ def test_a_function_the_world_exports_itself_is_fuzzed_and_its_finding_reproduce
     want = float(ref["answer"].removeprefix("some(").removesuffix(")"))
     assert shown == want or (math.isnan(shown) and math.isnan(want)), out
     assert out[1].startswith("import calls: acme:stock/host@0.3.0#price(") and out[1].count("#price(") == 1, out
+
+
+def test_a_static_function_of_an_exported_resource_is_called_alone_and_reproduces_without_the_suite(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`basket.fits` needs no basket; it asks the host's audit. The plant: one column's audit always says no."""
+    _needs(PLANTED_ON)
+    component = _component("py-stock")
+    _plant(monkeypatch, lambda call, v: False if call.function == "audit" else v)
+    path, finding = _one_finding(component, "basket", 1, tmp_path, capsys)  # the resource's name chooses it
+    assert path.parent.name.startswith("acme_stock.stock.static-basket.fits-")
+    assert finding["function"] == "[static]basket.fits" and finding["input"] == "([], 0)"
+    assert finding["runtimes"]["wasmtime"]["answer"] == "some(0)" and finding["runtimes"][PLANTED_ON]["answer"] == "none"
+    out = _standalone(path, PLANTED_ON).splitlines()
+    assert out == ["[static]basket.fits: returned 0", "import calls: acme:stock/host@0.3.0#audit({ tag: 'idle' })"], out
 
 
 def _one_finding(component: Path, function: str, seed: int, out: Path,
