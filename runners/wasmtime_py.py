@@ -7,11 +7,12 @@ keyed by the component's sha256 and the wasmtime version.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import shlex
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,14 @@ class _Ticker:
     def _run(self) -> None:
         while not self.stop.wait(TICK_S):
             self.engine.increment_epoch()
+
+
+class _Interrupted(Exception):
+    """Carries a KeyboardInterrupt out of a host function through wasmtime-py, which passes on only Exceptions."""
+
+    def __init__(self, interrupt: BaseException) -> None:
+        super().__init__(repr(interrupt))
+        self.interrupt = interrupt
 
 
 class WasmtimeInstance:
@@ -136,9 +145,15 @@ class WasmtimeInstance:
             try:
                 backend.drop(rname, rep)
             except BaseException as e:  # a backend bug must not look like a guest trap
-                self.host_error = e
-                raise
+                raise self._host_failed(e) from None
         return dtor
+
+    def _host_failed(self, e: BaseException) -> Exception:
+        """What a host function raises into wasmtime for `e`, kept for `_classify`. wasmtime-py turns only an
+        Exception into a trap: a KeyboardInterrupt would escape its ctypes callback, print a traceback and let
+        the guest go on as if the host had returned."""
+        self.host_error = e
+        return e if isinstance(e, Exception) else _Interrupted(e)
 
     def _host_func(self, fn: Any, ftype: wc.FuncType) -> Any:
         params = [t for _, t in ftype.params]
@@ -150,8 +165,7 @@ class WasmtimeInstance:
                 out = fn(*neutral)
                 return None if result is None else self.conv.to_wasm(result, out)
             except BaseException as e:
-                self.host_error = e
-                raise
+                raise self._host_failed(e) from None
         return call
 
     def call(self, func: str, args: Sequence[Any]) -> Any:
@@ -161,25 +175,30 @@ class WasmtimeInstance:
             raise SuiteError(f"{self.exports.name} has no function {func!r}")
         f, params, result = self.funcs[func]
         lowered = [self.conv.to_wasm(t, a) for t, a in zip(params, args, strict=True)]
+        with self._in_guest():
+            out = f(self.store, *lowered)
+        return None if result is None else self.conv.from_wasm(result, out)
+
+    @contextlib.contextmanager
+    def _in_guest(self) -> Iterator[None]:
+        """Runs guest code under the deadline; what it raises becomes the call's outcome. A Ctrl-C that
+        reached Python in a host function is re-raised as itself: it is no outcome of the call."""
         self.host_error = None
         self.store.set_epoch_deadline(int(self.limits.call_timeout_s / TICK_S))
         try:
-            out = f(self.store, *lowered)
+            yield
+        except _Interrupted as e:  # wasmtime-py re-raises a host function's exception after the call
+            raise e.interrupt from None
         except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
             raise self._classify(e, "call") from None
-        return None if result is None else self.conv.from_wasm(result, out)
 
     def _drop(self, handle: Any) -> None:
         """Drops a handle to the guest's own resource: its destructor runs in the guest, under the deadline."""
         owned = self.conv.guest_handles.pop(handle.rep, None)
         if owned is None:
             raise SuiteError(f"no live {handle.type} handle {handle.rep} to drop")
-        self.host_error = None
-        self.store.set_epoch_deadline(int(self.limits.call_timeout_s / TICK_S))
-        try:
+        with self._in_guest():
             owned.drop(self.store)
-        except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
-            raise self._classify(e, "call") from None
 
     def _classify(self, e: Exception, doing: str, refused: str | None = None) -> Exception:
         """The outcome of a failed call or instantiation, from what wasmtime raised.
@@ -188,6 +207,8 @@ class WasmtimeInstance:
         (in a call) any other error such as a lifting check, is the guest's trap. A linking error
         at instantiation, where `refused` names the step, means the runtime cannot run the guest.
         """
+        if isinstance(self.host_error, KeyboardInterrupt):  # as a trap, should wasmtime-py not re-raise it
+            raise self.host_error
         if self.host_error is not None:
             return SuiteError(f"host backend raised {self.host_error!r}")
         interrupted = (isinstance(e, wasmtime.Trap) and e.trap_code == wasmtime.TrapCode.INTERRUPT) \

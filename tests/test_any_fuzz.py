@@ -33,12 +33,12 @@ def _needs(runtime: str) -> None:
         pytest.skip(f"{runtime}: {probe.reason}")
 
 
-def _plant(monkeypatch: pytest.MonkeyPatch, alter: Any) -> None:
+def _plant(monkeypatch: pytest.MonkeyPatch, alter: Any, on: str = PLANTED_ON) -> None:
     """Alters what the host answers, or records, on one column only."""
     original = AnyColumn.call
 
     def call(self: AnyColumn, func: str, args: list[Any]) -> tuple[str, Any]:
-        if self.runtime == PLANTED_ON:
+        if self.runtime == on:
             self.answers.alter = alter
         return original(self, func, args)
 
@@ -348,6 +348,24 @@ def test_side_by_side_with_another_toolchain_names_the_layer_of_the_three_js_val
     assert main(["findings", str(tmp_path)]) == 0
     listing = capsys.readouterr().out
     assert "**Layer:** transpiler" in listing and "Known: ComponentizeJS 0.23" in listing
+
+
+# An exception escaping wasmtime-py's ctypes callback is printed as a traceback and the guest goes on.
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_while_the_guest_waits_on_the_host_stops_the_run_and_is_no_outcome(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Python raises KeyboardInterrupt where the main thread is: inside wasmtime, in a host import. That must
+    stop the run (exit 130) and never be recorded as the guest's trap, the suite's error or a finding."""
+    def interrupted(call: ImportCall, v: Any) -> Any:
+        raise KeyboardInterrupt
+
+    _needs(PLANTED_ON)
+    _plant(monkeypatch, interrupted, on="wasmtime")
+    code = main(["fuzz", "--component", str(_component("py-values")), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--function", "bounce", "--examples", "3", "--out", str(tmp_path)])
+    assert code == 130
+    assert not list(tmp_path.glob("findings/*")) and not (tmp_path / "results.json").exists()
+    assert "interrupted" in capsys.readouterr().err
 
 
 def test_a_host_side_failure_is_the_suites_error_never_a_finding(
