@@ -71,13 +71,16 @@ class _Namer:
         raise TypeError(f"unsupported WIT type {type(vt).__name__}")
 
 
-def _instance_sig(name: str, inst: wc.ComponentInstanceType, engine: wasmtime.Engine, outer: dict[str, Any]) -> T.InterfaceSig:
-    return _items_sig(name, {k: v.ty for k, v in inst.exports(engine).items()}, outer)
+def _instance_sig(name: str, inst: wc.ComponentInstanceType, engine: wasmtime.Engine, outer: dict[str, Any],
+                  exported: bool = False) -> T.InterfaceSig:
+    return _items_sig(name, {k: v.ty for k, v in inst.exports(engine).items()}, outer, exported)
 
 
-def _items_sig(name: str, items: dict[str, Any], outer: dict[str, Any]) -> T.InterfaceSig:
+def _items_sig(name: str, items: dict[str, Any], outer: dict[str, Any], exported: bool = False) -> T.InterfaceSig:
     resources = {k: v for k, v in items.items() if isinstance(v, wc.ResourceType)}
     namer = _Namer({**outer, **resources})
+    if exported:  # an imported resource an export `use`s is the host's, not one the guest makes
+        resources = {k: v for k, v in resources.items() if not any(v == o for o in outer.values())}
     funcs = {}
     for fname, item in items.items():
         if isinstance(item, wc.FuncType):
@@ -125,12 +128,12 @@ def read_types(component: wc.Component, engine: wasmtime.Engine) -> ComponentTyp
                 if isinstance(v.ty, wc.ResourceType):
                     outer.setdefault(k, v.ty)
     items = ctype.exports(engine).items()
-    exports = {name: _instance_sig(name, ext.ty, engine, outer)
+    exports = {name: _instance_sig(name, ext.ty, engine, outer, exported=True)
                for name, ext in items if isinstance(ext.ty, wc.ComponentInstanceType)}
     # Functions a world exports itself, outside any interface (`export f: func(...)`), as one more instance.
     root = {name: ext.ty for name, ext in items if isinstance(ext.ty, wc.FuncType)}
     if root:
-        exports[T.WORLD] = _items_sig(T.WORLD, root, outer)
+        exports[T.WORLD] = _items_sig(T.WORLD, root, outer, exported=True)
     return ComponentTypes(imports, exports)
 
 
@@ -159,7 +162,7 @@ def types_for(path: Path, sha256: str) -> ComponentTypes:
     from .paths import cache_dir
     from .types import sig_from_json, sig_to_json
 
-    cached = cache_dir("types") / f"{sha256}.v2.json"  # v2: with the world's own functions
+    cached = cache_dir("types") / f"{sha256}.v3.json"  # v3: the world's own functions; exports' own resources
     if cached.exists():
         j = json.loads(cached.read_text())
         return ComponentTypes({k: sig_from_json(v) for k, v in j["imports"].items()},
