@@ -213,8 +213,13 @@ def execute(args: argparse.Namespace) -> int:
                                                                  if not p["available"]]
             raise AnyUsage(f"{args.component}: {'only ' + loaded[0] if loaded else 'no selected runtime'} loads it, "
                            "so there is nothing to compare" + (": " + "; ".join(why) if why else ""))
+        current = None
         for g, sig in chosen:
             cols = by_guest[g.export]
+            if g.export != current:  # a new interface: instances made since its last use may be on ended engines
+                current = g.export
+                for c in [*cols, *other_cols.get(g.export, [])]:
+                    c.discard()
             if len(cols) < 2:
                 print(f"not fuzzed: {g.export}#{sig.name}: fewer than two runtimes load {g.export}", file=sys.stderr)
                 continue

@@ -88,6 +88,13 @@ class Column:
         self.instance = self.runner.instantiate(self.guest, self.backends, Limits(call_timeout_s=10))
         return self.instance
 
+    def discard(self) -> None:
+        """Lets the next call make a fresh instance. A runner may end the engine behind an instance while it
+        makes others (jco keeps two engines per column), so a column not used for a while starts again."""
+        if self.instance is not None:
+            self.instance.close()
+        self.instance = None
+
     def call(self, func: str, args: list[Any]) -> tuple[str, Any]:
         """("ok", value) or (outcome, message); the instance is renewed after anything but ok."""
         try:

@@ -141,6 +141,9 @@ class EngineProcess:
             self.kill()
             raise NotApplicable(f"the engine could not load the transpiled guest: {reply.get('message', reply)}")
         self.engine = str(reply["engine"])
+        # The process holds one instance at a time: the number of the newest, and why the runner ended it.
+        self.instances = 0
+        self.retired: str | None = None
 
     def recv(self, timeout_s: float, doing: str) -> dict[str, Any]:
         try:
@@ -164,18 +167,28 @@ class EngineProcess:
     def kill(self) -> None:
         self.launched.kill()
 
+    def retire(self, why: str) -> None:
+        self.retired = why
+        self.kill()
+
 
 class JcoInstance:
     def __init__(self, process: EngineProcess, exports: InterfaceSig,
                  imports: dict[str, InterfaceSig], backends: Mapping[str, Any], limits: Limits) -> None:
         self.process, self.exports = process, exports
         self.imports, self.backends, self.limits = imports, backends, limits
+        self.number = process.instances
 
     def call(self, func: str, args: Sequence[Any]) -> Any:
         sig = self.exports.callable(func)
         if sig is None:
             raise SuiteError(f"{self.exports.name} has no function {func!r}")
         p = self.process
+        # The runner's own doing is never the engine's crash, nor another instance's answer.
+        if p.retired:
+            raise SuiteError(f"this instance's engine was ended by the suite ({p.retired}) before the call")
+        if self.number != p.instances:
+            raise SuiteError("this instance was replaced by a newer one in the same engine before the call")
         if not p.alive:
             raise RuntimeCrash(f"the engine had died before this call: {p.death()}")
         wire = [_wire.encode(t, a) for (_, t), a in zip(sig.params, args, strict=True)]
@@ -303,7 +316,7 @@ class JcoRunner:
                 return p
             p.kill()  # a dead engine still holds its channel ends, and in Docker its container
         while len(self.processes) >= LIVE_ENGINES:  # the least recently used guest's engine goes
-            self.processes.pop(next(iter(self.processes))).kill()
+            self.processes.pop(next(iter(self.processes))).retire(f"{LIVE_ENGINES} engines kept per column")
         launched, seen_as = self.launch(self.transpile(guest))
         init = {"op": "init", "module": str(seen_as / "guest.js"), "dir": str(seen_as),
                 "exports": sig_to_json(exports), "imports": [sig_to_json(s) for s in imports.values()],
@@ -324,6 +337,7 @@ class JcoRunner:
         if missing:
             raise SuiteError(f"{guest.name} imports {', '.join(missing)}, which no host backend provides")
         p = self._process(guest, exports, imports, list(types.imports))
+        p.instances += 1  # from here on, an older instance of this process is gone, whatever the reply
         p.send({"op": "instantiate"}, "instantiating")
         try:
             reply = p.recv(START_TIMEOUT_S, "instantiating")

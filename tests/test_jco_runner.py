@@ -11,7 +11,7 @@ import pytest
 from fixtures.backends import Backends
 from fixtures.backends.sql import INTERFACE as SQL
 from fixtures.components.build import BuildFailure, build_one, load_specs
-from keel_conformance.outcomes import RuntimeCrash
+from keel_conformance.outcomes import RuntimeCrash, SuiteError
 from keel_conformance.values import Err, Ok, Variant
 from runners.jco import ENGINES, JcoRunner
 from runners.protocol import GuestBuild, Limits
@@ -104,3 +104,29 @@ def test_an_engine_that_hangs_on_load_is_a_timeout_and_the_next_start_is_fresh(
         r.instantiate(sql_guest, Backends(tmp_path / "b"), Limits())
     assert r.processes == {}, "the hung engine was not kept for the next cell"
     r.close()
+
+
+def test_an_instance_whose_engine_the_runner_ended_or_reused_is_the_suites_error_never_a_crash(
+        sql_guest: GuestBuild, tmp_path: Path) -> None:
+    """A column keeps two engines; making a third guest's instance ends the oldest. A caller still holding an
+    instance there, or one an engine has since replaced, meets the suite's error: the engine did not crash."""
+    r = JcoRunner(ENGINE)
+    if not r.probe().available:
+        pytest.skip("n/a: jco-node+xconst")
+    guests = [build_one(next(s for s in load_specs() if s.name == n)) for n in ("py-kv-probe", "py-values")]
+    assert not any(isinstance(g, BuildFailure) for g in guests)
+    backends = Backends(tmp_path)
+    try:
+        first = r.instantiate(sql_guest, backends, Limits())
+        assert first.call("execute", ["CREATE TABLE t (v)", []]) == Ok(0)
+        again = r.instantiate(sql_guest, backends, Limits())  # the same engine: `first` is gone in it
+        with pytest.raises(SuiteError, match="replaced by a newer one"):
+            first.call("execute", ["SELECT 1", []])
+        for g in guests:
+            r.instantiate(g, Backends(tmp_path / g.name), Limits())
+        with pytest.raises(SuiteError, match="ended by the suite"):
+            again.call("execute", ["SELECT 1", []])
+        assert r.instantiate(sql_guest, backends, Limits()).call("execute", ["SELECT 1", []]) == Ok(0)
+    finally:
+        r.close()
+        backends.close()
