@@ -96,8 +96,9 @@ def _selected(guests: list[GuestBuild], wanted: list[str]) -> tuple[list[tuple[G
             else:
                 chosen.append((g, f))
     if wanted and not chosen:
-        have = [f"{g.export}#{n}" for g in guests for n in guest_types(g).export_named(g.export).funcs]  # type: ignore[union-attr]
-        raise AnyUsage(f"the component has no function {', '.join(wanted)} that takes plain values; it has {', '.join(have)}")
+        have = [f"{g.export}#{f.name}" for g, f in _selected(guests, [])[0]]
+        raise AnyUsage(f"the component has no function {', '.join(wanted)} that the fuzzer can call; it can call "
+                       f"{', '.join(have)} (a resource's session by the resource's name)")
     return chosen, skipped
 
 
