@@ -242,12 +242,30 @@ def session_sig(iface: T.InterfaceSig, resource: str) -> T.FuncSig | None:
     return T.FuncSig(f"{SESSION}{resource}", params, T.ListT(T.Prim("string")))
 
 
+def _has_calls(sig: T.FuncSig) -> bool:
+    return bool(sig.params) and sig.params[-1][0] == CALLS
+
+
 def session_steps(sig: T.FuncSig) -> list[str]:
     """The exported functions a session calls: the constructor and each method it may call."""
     r = sig.name.removeprefix(SESSION)
-    calls = sig.params[-1][1] if sig.params and sig.params[-1][0] == CALLS else None
+    calls = sig.params[-1][1] if _has_calls(sig) else None
     cases = calls.element.cases if isinstance(calls, T.ListT) and isinstance(calls.element, T.VariantT) else ()
     return [f"[constructor]{r}", *(f"[method]{r}.{c}" for c, _ in cases)]
+
+
+def session_calls(iface: T.InterfaceSig, sig: T.FuncSig, args: list[Any]
+                  ) -> tuple[list[Any], list[tuple[str, T.FuncSig, list[Any]]]]:
+    """A session's arguments taken apart: the constructor's, then each method call as (method name, its
+    signature, its arguments after `self`)."""
+    resource = sig.name.removeprefix(SESSION)
+    ctor_args, calls = (args[:-1], args[-1]) if _has_calls(sig) else (args, [])
+    methods = []
+    for v in calls:
+        f = iface.funcs[f"[method]{resource}.{v.case}"]
+        n = len(f.params) - 1
+        methods.append((v.case, f, [] if n == 0 else [v.payload] if n == 1 else list(v.payload)))
+    return list(ctor_args), methods
 
 
 def signature(iface: T.InterfaceSig, name: str) -> T.FuncSig | None:
@@ -262,20 +280,15 @@ def run_session(instance: Any, iface: T.InterfaceSig, sig: T.FuncSig, args: list
     """Makes the resource, calls its methods in order and drops it; the steps as text. A step that does not
     return ends the life there, named by its outcome (the instance is gone with it)."""
     resource = sig.name.removeprefix(SESSION)
-    cases = bool(sig.params) and sig.params[-1][0] == CALLS
-    ctor_args, calls = (args[:-1], args[-1]) if cases else (args, [])
+    ctor_args, methods = session_calls(iface, sig, args)
     steps = []
     step = "new"
     try:
         handle = instance.call(f"[constructor]{resource}", ctor_args)
         steps.append("new")
-        for v in calls:
-            f = iface.funcs[f"[method]{resource}.{v.case}"]
-            step = v.case
-            n = len(f.params) - 1
-            margs = [] if n == 0 else [v.payload] if n == 1 else list(v.payload)
+        for step, f, margs in methods:
             out = instance.call(f.name, [handle, *margs])
-            steps.append(v.case if f.result is None else f"{v.case}: {wave.format(out, f.result)}")
+            steps.append(step if f.result is None else f"{step}: {wave.format(out, f.result)}")
         step = "drop"
         instance.call(f"[resource-drop]{resource}", [handle])
         steps.append("drop")

@@ -345,9 +345,7 @@ def _standalone(where: Path, guest: GuestBuild, sig: T.FuncSig, args: list[Any],
     The script's import answers are the reference runtime's, from a fresh instance: the instance the
     divergence came from may carry state from earlier examples."""
     ref = columns[0]
-    if ref.instance is not None:
-        ref.instance.close()
-    ref.instance = None
+    ref.discard()
     outcome, _ = ref.call(sig.name, args)
     wasi = sorted({n.split("@")[0] for n in guest_types(guest).imports if n.startswith("wasi:")})
     exported = guest_types(guest).export_named(guest.export)

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from . import types as T
-from .any_fuzz import CALLS, SESSION
+from .any_fuzz import SESSION, session_calls
 from .paths import npm_version
 from .values import Err, Ok, Resource, Some, Variant
 
@@ -105,16 +105,12 @@ def _steps(sig: T.FuncSig, args: list[Any], exported: T.InterfaceSig) -> list[st
         return [f"attempt({json.dumps(sig.name)}, () => {where}({call}), "
                 f"{str(isinstance(sig.result, T.ResultT)).lower()});"]
     r = sig.name.removeprefix(SESSION)
-    calls = sig.params and sig.params[-1][0] == CALLS
-    ctor_params, methods = (sig.params[:-1], args[-1]) if calls else (sig.params, [])
-    ctor = ", ".join(js(a, t) for a, (_, t) in zip(args, ctor_params, strict=False))
+    ctor_args, methods = session_calls(exported, sig, args)
+    ctor = ", ".join(js(a, t) for a, (_, t) in zip(ctor_args, sig.params, strict=False))
     lines = ["let h;", f"attempt(\"new\", () => {{ h = new api[{json.dumps(pascal(r))}]({ctor}); }}, false);"]
-    for v in methods:
-        f = exported.funcs[f"[method]{r}.{v.case}"]
-        n = len(f.params) - 1
-        margs = [] if n == 0 else [v.payload] if n == 1 else list(v.payload)
+    for name, f, margs in methods:
         shown = ", ".join(js(a, t) for a, (_, t) in zip(margs, f.params[1:], strict=True))
-        lines.append(f"attempt({json.dumps(v.case)}, () => h[{json.dumps(camel(v.case))}]({shown}), "
+        lines.append(f"attempt({json.dumps(name)}, () => h[{json.dumps(camel(name))}]({shown}), "
                      f"{str(isinstance(f.result, T.ResultT)).lower()});")
     lines.append('attempt("drop", () => { h[Symbol.dispose || Symbol.for("dispose")](); }, false);')
     return lines
