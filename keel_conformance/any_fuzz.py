@@ -21,7 +21,7 @@ from typing import Any
 
 from . import types as T
 from . import wave
-from .fuzz import Column
+from .fuzz import LIMITS, Column
 from .outcomes import CellOutcome, SuiteError
 from .values import Err, Ok, Resource, Some, Variant, matches
 
@@ -162,10 +162,7 @@ class AnyColumn(Column):
     said: str = ""  # the runtime's own words for the step that ended the last resource life, if one did
 
     def fresh(self) -> Any:
-        from runners.protocol import Limits
-
-        self.instance = self.runner.instantiate(self.guest, GeneratedImports(self.imports, self.answers),
-                                                Limits(call_timeout_s=10))
+        self.instance = self.runner.instantiate(self.guest, GeneratedImports(self.imports, self.answers), LIMITS)
         return self.instance
 
     def call(self, func: str, args: list[Any]) -> tuple[str, Any]:
@@ -266,6 +263,18 @@ def session_calls(iface: T.InterfaceSig, sig: T.FuncSig, args: list[Any]
         n = len(f.params) - 1
         methods.append((v.case, f, [] if n == 0 else [v.payload] if n == 1 else list(v.payload)))
     return list(ctor_args), methods
+
+
+def export_steps(iface: T.InterfaceSig, sig: T.FuncSig, args: list[Any]) -> list[tuple[str, str, T.FuncSig | None, list[Any]]]:
+    """The export calls that a fuzzed call makes, in order, as (label, export name, its signature, its
+    arguments after any `self`): the call itself, or a resource's life (new, each method, drop)."""
+    if not sig.name.startswith(SESSION):
+        return [(sig.name, sig.name, sig, list(args))]
+    r = sig.name.removeprefix(SESSION)
+    ctor_args, methods = session_calls(iface, sig, args)
+    return [("new", f"[constructor]{r}", iface.funcs[f"[constructor]{r}"], ctor_args),
+            *((name, f"[method]{r}.{name}", f, margs) for name, f, margs in methods),
+            ("drop", f"[resource-drop]{r}", None, [])]
 
 
 def signature(iface: T.InterfaceSig, name: str) -> T.FuncSig | None:

@@ -38,6 +38,7 @@ from .any_fuzz import (
     SuiteFault,
     against,
     compare,
+    export_steps,
     layer,
     session_sig,
     session_steps,
@@ -350,12 +351,14 @@ def _standalone(where: Path, guest: GuestBuild, sig: T.FuncSig, args: list[Any],
     wasi = sorted({n.split("@")[0] for n in guest_types(guest).imports if n.startswith("wasi:")})
     exported = guest_types(guest).export_named(guest.export)
     assert exported is not None
-    text = repro_js.script(exported, sig, args, ref.imports, wasi, list(ref.answers.given),
-                           f"{guest.export}#{call}: {ref.runtime} answered {outcome}")
-    (where / repro_js.SCRIPT).write_text(text, encoding="utf-8")
+    steps = export_steps(exported, sig, args)
+    title = f"{guest.export}#{call}: {ref.runtime} answered {outcome}"
+    given = list(ref.answers.given)
+    (where / repro_js.SCRIPT).write_text(repro_js.script(exported, steps, ref.imports, wasi, given, title), encoding="utf-8")
     r = Reproduction(component="component.wasm", call=None if sig.name.startswith(SESSION) else call,
-                     js_script=repro_js.SCRIPT,
-                     host_imports=any(not n.startswith("wasi:") for n in ref.imports))
+                     js_script=repro_js.SCRIPT, host_imports=any(not n.startswith("wasi:") for n in ref.imports),
+                     where=where, guest=guest, exported=exported,
+                     steps=tuple((label, name, f, tuple(a)) for label, name, f, a in steps), given=tuple(given), title=title, limits=fuzz.LIMITS)
     commands = {}
     for c in columns:
         offer = getattr(c.runner, "reproduce", None)
@@ -407,9 +410,10 @@ def _standalone_markdown(rep: Any, runtimes: dict[str, Any]) -> list[str]:
     if not isinstance(rep, dict) or not isinstance(rep.get("runtimes"), dict):
         return []
     setup = [str(s) for s in rep.get("setup") or [] if isinstance(s, str)]
-    lines = ["Reproduce without the suite, in the finding's directory. For the JavaScript engines, "
-             f"`{rep.get('script')}` passes the same arguments and answers the guest's imports as the reference "
-             "runtime's host did, in order; it needs jco's transpilation first:", "", "```sh", *setup, "```", "",
+    lines = ["Reproduce without the suite, in the finding's directory. Each script passes the same arguments, "
+             "answers the guest's imports as the reference runtime's host did, in order, and says in its first "
+             f"lines what it needs. For the JavaScript engines, `{rep.get('script')}` needs jco's transpilation "
+             "first:", "", "```sh", *setup, "```", "",
              "| runtime | version | command |", "|---|---|---|"]
     for r, cmd in rep["runtimes"].items():
         version = runtimes.get(str(r), {}).get("version")

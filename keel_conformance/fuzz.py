@@ -38,6 +38,7 @@ from .outcomes import CellOutcome
 from .strategies import for_type
 from .values import Resource, matches
 
+LIMITS = Limits(call_timeout_s=10)  # every fuzzed call's, on every column; a reproduction keeps them
 ECHO_HOST = "keel:probes/host-echo@0.1.0"
 # Edge values Hypothesis would rarely reach on its own within a short run.
 EDGE_STRINGS = ["", "\0", "\uffff", "\U0010ffff", "a\u0301", "\ud7ff\ue000", "x" * (1 << 20)]
@@ -85,7 +86,7 @@ class Column:
         if self.backends is not None:
             self.backends.close()
         self.backends = Backends(Path(tempfile.mkdtemp(dir=self.root)), self.services)
-        self.instance = self.runner.instantiate(self.guest, self.backends, Limits(call_timeout_s=10))
+        self.instance = self.runner.instantiate(self.guest, self.backends, LIMITS)
         return self.instance
 
     def discard(self) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from . import types as T
-from .any_fuzz import SESSION, session_calls
 from .paths import npm_version
 from .values import Err, Ok, Resource, Some, Variant
 
@@ -95,29 +93,31 @@ def _answer(value: Any, sig: T.FuncSig) -> str:
     return js(value, sig.result)
 
 
-def _steps(sig: T.FuncSig, args: list[Any], exported: T.InterfaceSig) -> list[str]:
-    """The export calls, as `attempt(...)` lines: one call, or a resource's life (a session)."""
-    if not sig.name.startswith(SESSION):
-        call = ", ".join(js(a, t) for a, (_, t) in zip(args, sig.params, strict=True))
-        static = re.fullmatch(r"\[static\]([^.]+)\.(.+)", sig.name)  # jco: a static method of the resource's class
-        where = (f"api[{json.dumps(pascal(static[1]))}][{json.dumps(camel(static[2]))}]" if static
-                 else f"api[{json.dumps(camel(sig.name))}]")
-        return [f"attempt({json.dumps(sig.name)}, () => {where}({call}), "
-                f"{str(isinstance(sig.result, T.ResultT)).lower()});"]
-    r = sig.name.removeprefix(SESSION)
-    ctor_args, methods = session_calls(exported, sig, args)
-    ctor = ", ".join(js(a, t) for a, (_, t) in zip(ctor_args, sig.params, strict=False))
-    lines = ["let h;", f"attempt(\"new\", () => {{ h = new api[{json.dumps(pascal(r))}]({ctor}); }}, false);"]
-    for name, f, margs in methods:
-        shown = ", ".join(js(a, t) for a, (_, t) in zip(margs, f.params[1:], strict=True))
-        lines.append(f"attempt({json.dumps(name)}, () => h[{json.dumps(camel(name))}]({shown}), "
+def _steps(steps: list[tuple[str, str, T.FuncSig | None, list[Any]]]) -> list[str]:
+    """The export calls as `attempt(...)` lines, in jco's shapes: a function, a static method of the
+    resource's class, or a resource's life on one object `h`."""
+    lines = []
+    for label, name, f, args in steps:
+        kind, _, rest = name[1:].partition("]") if name.startswith("[") else ("", "", name)
+        if f is None:  # [resource-drop]
+            lines.append(f'attempt({json.dumps(label)}, () => {{ h[Symbol.dispose || Symbol.for("dispose")](); }}, false);')
+            continue
+        params = f.params[1:] if kind == "method" else f.params
+        shown = ", ".join(js(a, t) for a, (_, t) in zip(args, params, strict=True))
+        resource, _, method = rest.partition(".")
+        if kind == "constructor":
+            lines += ["let h;", f"attempt({json.dumps(label)}, () => {{ h = new api[{json.dumps(pascal(rest))}]({shown}); }}, false);"]
+            continue
+        where = {"method": f"h[{json.dumps(camel(method))}]",
+                 "static": f"api[{json.dumps(pascal(resource))}][{json.dumps(camel(method))}]"}.get(
+            kind, f"api[{json.dumps(camel(name))}]")
+        lines.append(f"attempt({json.dumps(label)}, () => {where}({shown}), "
                      f"{str(isinstance(f.result, T.ResultT)).lower()});")
-    lines.append('attempt("drop", () => { h[Symbol.dispose || Symbol.for("dispose")](); }, false);')
     return lines
 
 
-def script(exported: T.InterfaceSig, sig: T.FuncSig, args: list[Any], imports: dict[str, T.InterfaceSig],
-           wasi: list[str], given: list[tuple[str, str, Any]], title: str) -> str:
+def script(exported: T.InterfaceSig, steps: list[tuple[str, str, T.FuncSig | None, list[Any]]],
+           imports: dict[str, T.InterfaceSig], wasi: list[str], given: list[tuple[str, str, Any]], title: str) -> str:
     """The standalone script. `given` is the reference runtime's import calls in order, each as
     (interface, function, answer); `wasi` names the WASI interfaces the component imports."""
     answers = []
@@ -125,14 +125,14 @@ def script(exported: T.InterfaceSig, sig: T.FuncSig, args: list[Any], imports: d
         fsig = imports[iface].funcs[func]
         answers.append(f"  [{json.dumps(iface)}, {json.dumps(func)}, () => {_answer(value, fsig)}],")
     hosts = {name: {"resources": list(s.resources), "funcs": sorted(s.funcs)} for name, s in imports.items()}
-    steps_js = "\n".join(f"  {line}" for line in _steps(sig, args, exported))
-    steps = "\n".join(f"//   {s}" for s in setup())
+    steps_js = "\n".join(f"  {line}" for line in _steps(steps))
+    how = "\n".join(f"//   {s}" for s in setup())
     # jco puts a world's own functions on the instance itself, an interface under its name.
     api = ("instance" if exported.name == T.WORLD else
            f"instance[{json.dumps(exported.name)}] ?? instance[camel({json.dumps(exported.unversioned.split('/')[-1])})]")
     return f"""// {title}
 // Reproduces a keel-conformance finding with jco alone. In this directory:
-{steps}
+{how}
 //   node {SCRIPT}        (or: deno run -A {SCRIPT}, bun {SCRIPT})
 // The guest's imports get the answers the reference runtime's host gave, in the same order.
 import {{ readFileSync }} from "node:fs";

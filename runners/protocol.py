@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from keel_conformance.types import InterfaceSig
+from keel_conformance.types import FuncSig, InterfaceSig
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,14 @@ class Reproduction:
     call: str | None  # the call in WAVE; None for a resource's life, which no one call reproduces
     js_script: str  # a standalone script for jco's transpilation (keel_conformance/repro_js.py)
     host_imports: bool  # whether the component imports anything besides WASI
+    # What a runner needs to write a script of its own into `where`, the finding's directory:
+    where: Path
+    guest: GuestBuild
+    exported: InterfaceSig
+    steps: tuple[tuple[str, str, FuncSig | None, tuple[Any, ...]], ...]  # (label, export, its signature, args after self)
+    given: tuple[tuple[str, str, Any], ...]  # the reference host's answers to the guest's import calls, in order
+    title: str
+    limits: Limits  # the deadline and memory limit the columns ran it under
 
 
 class GuestInstance(Protocol):

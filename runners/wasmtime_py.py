@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
-import shlex
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from keel_conformance.outcomes import GuestTimeout, GuestTrap, NotApplicable, Su
 from keel_conformance.paths import cache_dir
 from keel_conformance.types import WORLD, InterfaceSig
 
+from . import _wasmtime_repro
 from ._wasmtime_common import epoch_engine, first_line, trap_message
 from ._wasmtime_p1 import P1Host
 from ._wasmtime_values import PATCH, Converter
@@ -264,10 +264,11 @@ class WasmtimeRunner:
         )
 
     def reproduce(self, r: Reproduction) -> str | None:
-        # The CLI provides WASI only (since 33.0 `--invoke` calls a component's export by name, with WAVE).
-        if r.host_imports or r.call is None or r.call.startswith("["):  # `--invoke` takes a plain export name
-            return None
-        return f"wasmtime run --invoke {shlex.quote(r.call)} {r.component}"
+        # wasmtime-py itself, not the CLI: the CLI answers WASI only, and `--invoke` cannot make a resource.
+        component, _ = self.load(r.guest)
+        (r.where / _wasmtime_repro.SCRIPT).write_text(_wasmtime_repro.script(r, component, self.engine, self.version),
+                                                      encoding="utf-8")
+        return f"python3 {_wasmtime_repro.SCRIPT}"
 
     def load(self, guest: GuestBuild) -> tuple[wc.Component, Any]:
         if guest.sha256 in self._loaded:

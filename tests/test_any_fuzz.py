@@ -1,13 +1,17 @@
 """`fuzz --component`: any component's exports compared across runtimes, findings written, listed and replayed."""
 from __future__ import annotations
 
+import ast
 import json
 import math
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import wasmtime
+import wasmtime.component as wc
 
 from fixtures.components.build import BuildFailure, build_one, load_specs
 from keel_conformance import wave
@@ -17,6 +21,8 @@ from keel_conformance.component_types import inspect_file
 from keel_conformance.paths import PROJECT_ROOT
 from reports import results
 from runners import registry
+from runners._wasmtime_repro import show
+from runners._wasmtime_values import Converter
 
 PLANTED_ON = "jco-node+xconst"  # Node 20 itself refuses componentize-py guests (README)
 
@@ -64,6 +70,32 @@ def _standalone(finding: Path, runtime: str) -> str:
     return done.stdout
 
 
+def _wasmtime_alone(finding: Path) -> list[str]:
+    """Runs a finding's wasmtime line in its directory with a Python that has only wasmtime-py: this venv's
+    interpreter in isolated mode. The script imports wasmtime-py and the standard library, nothing else."""
+    command = json.loads(finding.read_text())["reproduce"]["runtimes"]["wasmtime"]
+    assert command == "python3 repro-wasmtime.py"
+    tree = ast.parse((finding.parent / "repro-wasmtime.py").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported == {"__future__", "importlib.metadata", "threading", "wasmtime", "wasmtime.component", "wasmtime.component._types"}
+    done = subprocess.run([sys.executable, "-I", *command.split()[1:]], cwd=finding.parent, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and not done.stderr, done
+    return done.stdout.splitlines()
+
+
+def _as_wasmtime_py(component: Path, func: str, answer: str) -> str:
+    """A values-guest answer in WAVE as the wasmtime script prints it: made into wasmtime-py's value by the
+    column's converter, shown by the script's own function."""
+    iface = "keel:probes/values@0.1.0"
+    engine = wasmtime.Engine()
+    exports = wc.Component.from_file(engine, str(component)).type.exports(engine)
+    result = exports[iface].ty.exports(engine)[func].ty.result
+    value = wave.parse(answer, inspect_file(component).exports[iface].funcs[func].result)
+    return show(Converter({}, None).to_wasm(result, value))
+
+
 def test_a_planted_host_answer_is_found_shrunk_written_listed_and_replayed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     _needs(PLANTED_ON)
@@ -93,6 +125,10 @@ def test_a_planted_host_answer_is_found_shrunk_written_listed_and_replayed(
     assert cells[("keel:probes/values#bounce", "wasmtime")]["outcome"] == "pass"
     assert cells[("keel:probes/values#echo-u8", PLANTED_ON)]["outcome"] == "pass"
     assert doc["divergences"][0]["bundle"] == str(path)
+    # wasmtime-py alone, given the reference host's answers, returns what the wasmtime column did.
+    alone = _wasmtime_alone(path)
+    assert alone[0] == "bounce: returned " + _as_wasmtime_py(component, "bounce", finding["runtimes"]["wasmtime"]["answer"])
+    assert alone[1].startswith("import calls: keel:probes/host-echo@0.1.0#echo({") and len(alone) == 2, alone
     capsys.readouterr()
 
     assert main(["findings", str(out)]) == 0
@@ -231,7 +267,11 @@ def test_a_planted_ledger_answer_is_found_with_the_resource_calls_on_both_column
     assert out.startswith("restock: returned [")
     readme = (path.parent / "README.md").read_text()
     assert "Reproduce without the suite" in readme and f"`{finding['reproduce']['runtimes'][PLANTED_ON]}`" in readme
-    assert finding["reproduce"]["runtimes"]["wasmtime"] is None  # the CLI cannot answer acme:stock/host
+    # wasmtime-py alone makes, uses and drops the host's ledger the same way, and answers what the column did.
+    alone = _wasmtime_alone(path)
+    calls = alone[-1].removeprefix("import calls: ").split("; ")
+    assert [c.split("#", 1)[1].split("(")[0] for c in calls] == kinds, alone
+    assert alone[0].startswith("restock: returned [") and len(alone) == 2, alone
 
 
 def test_an_exported_resource_is_made_used_and_dropped_and_a_planted_difference_is_a_finding(
@@ -255,7 +295,9 @@ def test_an_exported_resource_is_made_used_and_dropped_and_a_planted_difference_
     # Without the suite: jco's transpilation given the reference host's answers makes, adds and drops.
     out = _standalone(path, PLANTED_ON).splitlines()
     assert out[0] == "new" and out[1] == "add: returned 1" and out[2] == "drop", out
-    assert finding["reproduce"]["runtimes"]["wasmtime"] is None
+    # And wasmtime-py alone does the same steps, as the wasmtime column did.
+    alone = _wasmtime_alone(path)
+    assert alone[:3] == out[:3] and alone[3].startswith("import calls: acme:stock/host@0.3.0#price("), alone
 
 
 def test_a_function_the_world_exports_itself_is_fuzzed_and_its_finding_reproduces_without_the_suite(
@@ -282,6 +324,10 @@ def test_a_function_the_world_exports_itself_is_fuzzed_and_its_finding_reproduce
     want = float(ref["answer"].removeprefix("some(").removesuffix(")"))
     assert shown == want or (math.isnan(shown) and math.isnan(want)), out
     assert out[1].startswith("import calls: acme:stock/host@0.3.0#price(") and out[1].count("#price(") == 1, out
+    alone = _wasmtime_alone(path)
+    shown = float(alone[0].removeprefix("total: returned "))
+    assert shown == want or (math.isnan(shown) and math.isnan(want)), alone
+    assert alone[1].startswith("import calls: acme:stock/host@0.3.0#price(") and alone[1].count("#price(") == 1, alone
 
 
 def test_a_static_function_of_an_exported_resource_is_called_alone_and_reproduces_without_the_suite(
@@ -296,6 +342,8 @@ def test_a_static_function_of_an_exported_resource_is_called_alone_and_reproduce
     assert finding["runtimes"]["wasmtime"]["answer"] == "some(0)" and finding["runtimes"][PLANTED_ON]["answer"] == "none"
     out = _standalone(path, PLANTED_ON).splitlines()
     assert out == ["[static]basket.fits: returned 0", "import calls: acme:stock/host@0.3.0#audit({ tag: 'idle' })"], out
+    assert _wasmtime_alone(path) == ["[static]basket.fits: returned 0",
+                                     "import calls: acme:stock/host@0.3.0#audit(None)"]  # wasmtime-py's own form
 
 
 def _one_finding(component: Path, function: str, seed: int, out: Path,
@@ -343,8 +391,10 @@ def test_side_by_side_with_another_toolchain_names_the_layer_of_the_three_js_val
         else:
             assert jco["outcome"] == "ok", jco
             assert first.removeprefix(f"{fn}: returned ").removesuffix("n") == jco["answer"] != number, (out, jco)
-        # The guest imports keel:probes/host-echo, which the wasmtime CLI cannot answer: no line for it.
-        assert found[fn]["reproduce"]["runtimes"]["wasmtime"] is None
+        # wasmtime-py alone, answering keel:probes/host-echo as the reference host did, says what the column said.
+        ref = found[fn]["runtimes"]["wasmtime"]
+        said = "trapped" if ref["outcome"] == "trap" else "returned"
+        assert _wasmtime_alone(finding)[0] == f"{fn}: {said}: {ref['answer']}".replace("returned:", "returned")
     capsys.readouterr()
     assert main(["findings", str(tmp_path)]) == 0
     listing = capsys.readouterr().out
