@@ -195,25 +195,39 @@ class AnyColumn(Column):
 
 
 SESSION = "[session]"
+HANDLE = T.Prim("u8")  # a session's handle parameter: which live handle, modulo how many there are
 CALLS = "[calls]"  # the last parameter of a session: not a WIT name, so no constructor parameter can clash
 
 
-def _holds_handles(ty: T.WitType | None) -> bool:
+def _holds_handles(ty: T.WitType | None, but: str | None = None) -> bool:
+    """Whether a value of `ty` can hold a handle, other than an `own` of resource `but`."""
+    if isinstance(ty, T.OwnT) and ty.resource == but:
+        return False
     if isinstance(ty, (T.OwnT, T.BorrowT)):
         return True
     if isinstance(ty, (T.ListT,)):
-        return _holds_handles(ty.element)
+        return _holds_handles(ty.element, but)
     if isinstance(ty, T.OptionT):
-        return _holds_handles(ty.payload)
+        return _holds_handles(ty.payload, but)
     if isinstance(ty, T.ResultT):
-        return _holds_handles(ty.ok) or _holds_handles(ty.err)
+        return _holds_handles(ty.ok, but) or _holds_handles(ty.err, but)
     if isinstance(ty, T.RecordT):
-        return any(_holds_handles(t) for _, t in ty.fields)
+        return any(_holds_handles(t, but) for _, t in ty.fields)
     if isinstance(ty, T.TupleT):
-        return any(_holds_handles(t) for t in ty.elements)
+        return any(_holds_handles(t, but) for t in ty.elements)
     if isinstance(ty, T.VariantT):
-        return any(_holds_handles(t) for _, t in ty.cases)
+        return any(_holds_handles(t, but) for _, t in ty.cases)
     return False
+
+
+def _handle_of(ty: T.WitType, resource: str) -> bool:
+    """Whether a parameter of type `ty` is a handle (own or borrow) of `resource` itself."""
+    return isinstance(ty, (T.OwnT, T.BorrowT)) and ty.resource == resource
+
+
+def _session_param(ty: T.WitType, resource: str) -> T.WitType:
+    # A handle of the session's resource is drawn as a position among the live handles.
+    return HANDLE if _handle_of(ty, resource) else ty
 
 
 def _payload(params: tuple[tuple[str, T.WitType], ...]) -> T.WitType | None:
@@ -226,17 +240,27 @@ def session_sig(iface: T.InterfaceSig, resource: str) -> T.FuncSig | None:
     the constructor's arguments, then a list of method calls in order; the handle is dropped at the end.
 
     Its answer is a list of strings, one per step, the same on every runtime that agrees: the handle
-    itself (a number each runtime picks) never shows. Methods that take or return other handles are left
-    out; so is a resource without a constructor (nothing but the guest could make one)."""
+    itself (a number each runtime picks) never shows. The session keeps its live handles in the order
+    they were made: the constructor's, then each one a method returns (shown as `<resource #n>`). Each
+    call's `self` is the first live handle; a parameter that is a handle of the same resource is drawn
+    as a position among the live handles, taken modulo their number when the call is made, and an `own`
+    one leaves them. At the end every live handle is dropped. Methods that take a handle of another
+    resource, or a handle inside a value, or return another resource's handle, are left out; so is a
+    resource without a constructor (nothing but the guest could make one)."""
     ctor = iface.funcs.get(f"[constructor]{resource}")
     if ctor is None or any(_holds_handles(t) for _, t in ctor.params):
         return None
     prefix = f"[method]{resource}."
-    cases = tuple((name.removeprefix(prefix), _payload(f.params[1:])) for name, f in sorted(iface.funcs.items())
-                  if name.startswith(prefix) and not any(_holds_handles(t) for _, t in f.params[1:])
-                  and not _holds_handles(f.result))
+    cases = tuple((name.removeprefix(prefix), _payload(tuple((n, _session_param(t, resource)) for n, t in f.params[1:])))
+                  for name, f in sorted(iface.funcs.items())
+                  if name.startswith(prefix) and _fuzzable_method(f, resource))
     params = ctor.params + (((CALLS, T.ListT(T.VariantT(cases))),) if cases else ())
     return T.FuncSig(f"{SESSION}{resource}", params, T.ListT(T.Prim("string")))
+
+
+def _fuzzable_method(f: T.FuncSig, resource: str) -> bool:
+    return (all(_handle_of(t, resource) or not _holds_handles(t) for _, t in f.params[1:])
+            and not _holds_handles(f.result, but=resource))
 
 
 def _has_calls(sig: T.FuncSig) -> bool:
@@ -286,27 +310,92 @@ def signature(iface: T.InterfaceSig, name: str) -> T.FuncSig | None:
 
 
 def run_session(instance: Any, iface: T.InterfaceSig, sig: T.FuncSig, args: list[Any]) -> list[str]:
-    """Makes the resource, calls its methods in order and drops it; the steps as text. A step that does not
-    return ends the life there, named by its outcome (the instance is gone with it)."""
+    """Makes the resource, calls its methods in order and drops every live handle; the steps as text (see
+    `session_sig`). A step that does not return ends the life there, named by its outcome (the instance is
+    gone with it)."""
     resource = sig.name.removeprefix(SESSION)
     ctor_args, methods = session_calls(iface, sig, args)
-    steps = []
+    steps: list[str] = []
+    live = Live()
     step = "new"
     try:
-        handle = instance.call(f"[constructor]{resource}", ctor_args)
+        live.add(instance.call(f"[constructor]{resource}", ctor_args))
         steps.append("new")
         for step, f, margs in methods:
-            out = instance.call(f.name, [handle, *margs])
+            call = pick_handles(resource, f, margs, live)
+            if call is None:
+                steps.append(f"{step}: no live {resource}")
+                continue
+            out = instance.call(f.name, call)
+            if f.result is not None:
+                out = number_handles(out, f.result, resource, live)
             steps.append(step if f.result is None else f"{step}: {wave.format(out, f.result)}")
-        step = "drop"
-        instance.call(f"[resource-drop]{resource}", [handle])
-        steps.append("drop")
+        for n, handle in list(live.handles):
+            step = "drop" if n == 0 else f"drop #{n}"
+            instance.call(f"[resource-drop]{resource}", [handle])
+            steps.append(step)
     except SuiteError:
         raise
     except CellOutcome as e:
         steps.append(f"{step}: {e.outcome.value}")
         raise SessionEnded(steps, e) from None
     return steps
+
+
+@dataclass
+class Live:
+    """A session's live handles of its resource, in the order made, each with its number (0 is the
+    constructor's)."""
+
+    handles: list[tuple[int, Any]] = field(default_factory=list)
+    made: int = 0
+
+    def add(self, handle: Any) -> int:
+        self.handles.append((self.made, handle))
+        self.made += 1
+        return self.made - 1
+
+
+def pick_handles(resource: str, f: T.FuncSig, args: list[Any], live: Live) -> list[Any] | None:
+    """A method call's arguments with its handles filled in from `live`: `self` is the first live handle,
+    each handle parameter the live one at its drawn position (modulo how many are live then); an `own`
+    one leaves `live`. None when a handle is needed and none is live."""
+    held = list(live.handles)  # taken from only if every handle the call needs is there
+    if not held:
+        return None
+    out = [held[0][1]]
+    for (_, t), a in zip(f.params[1:], args, strict=True):
+        if not _handle_of(t, resource):
+            out.append(a)
+            continue
+        if not held:
+            return None
+        k = a % len(held)
+        out.append(held.pop(k)[1] if isinstance(t, T.OwnT) else held[k][1])
+    live.handles = held
+    return out
+
+
+def number_handles(v: Any, ty: T.WitType | None, resource: str, live: Live) -> Any:
+    """`v` with each handle of `resource` in it replaced by its number in the session, which joins `live`."""
+    if isinstance(ty, T.OwnT):
+        return Resource(resource, live.add(v))
+    if v is None or ty is None:
+        return v
+    if isinstance(ty, T.ListT):
+        return [number_handles(x, ty.element, resource, live) for x in v]
+    if isinstance(ty, T.OptionT):
+        return Some(number_handles(v.value, ty.payload, resource, live))
+    if isinstance(ty, T.ResultT):
+        inner = ty.ok if isinstance(v, Ok) else ty.err
+        return type(v)(number_handles(v.value, inner, resource, live))
+    if isinstance(ty, T.RecordT):
+        return {n: number_handles(v[n], t, resource, live) for n, t in ty.fields}
+    if isinstance(ty, T.TupleT):
+        return tuple(number_handles(x, t, resource, live) for x, t in zip(v, ty.elements, strict=True))
+    if isinstance(ty, T.VariantT) and isinstance(v, Variant):
+        return Variant(v.case, number_handles(v.payload, dict(ty.cases).get(v.case), resource, live))
+    return v
 
 
 class SessionEnded(Exception):

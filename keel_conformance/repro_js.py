@@ -95,25 +95,33 @@ def _answer(value: Any, sig: T.FuncSig) -> str:
 
 def _steps(steps: list[tuple[str, str, T.FuncSig | None, list[Any]]]) -> list[str]:
     """The export calls as `attempt(...)` lines, in jco's shapes: a function, a static method of the
-    resource's class, or a resource's life on one object `h`."""
+    resource's class, or a resource's life over the live handles the script keeps as the suite does."""
     lines = []
     for label, name, f, args in steps:
         kind, _, rest = name[1:].partition("]") if name.startswith("[") else ("", "", name)
-        if f is None:  # [resource-drop]
-            lines.append(f'attempt({json.dumps(label)}, () => {{ h[Symbol.dispose || Symbol.for("dispose")](); }}, false);')
+        resource, _, method = rest.partition(".")
+        if f is None:  # [resource-drop]: every live handle, in the order made
+            lines.append('for (const { n, h } of [...live]) attempt(n ? `drop #${n}` : "drop", '
+                         '() => { h[Symbol.dispose || Symbol.for("dispose")](); }, false);')
             continue
         params = f.params[1:] if kind == "method" else f.params
-        shown = ", ".join(js(a, t) for a, (_, t) in zip(args, params, strict=True))
-        resource, _, method = rest.partition(".")
+        shown = ", ".join(f"pick(held, {a}, {str(isinstance(t, T.OwnT)).lower()})" if _session_handle(t, resource)
+                          else js(a, t) for a, (_, t) in zip(args, params, strict=True))
         if kind == "constructor":
-            lines += ["let h;", f"attempt({json.dumps(label)}, () => {{ h = new api[{json.dumps(pascal(rest))}]({shown}); }}, false);"]
+            lines.append(f"attempt({json.dumps(label)}, () => {{ keep(new api[{json.dumps(pascal(rest))}]({shown})); }}, false);")
             continue
-        where = {"method": f"h[{json.dumps(camel(method))}]",
-                 "static": f"api[{json.dumps(pascal(resource))}][{json.dumps(camel(method))}]"}.get(
-            kind, f"api[{json.dumps(camel(name))}]")
-        lines.append(f"attempt({json.dumps(label)}, () => {where}({shown}), "
-                     f"{str(isinstance(f.result, T.ResultT)).lower()});")
+        returns = str(isinstance(f.result, T.ResultT)).lower()
+        if kind == "method":
+            lines.append(f"attempt({json.dumps(label)}, () => method({json.dumps(camel(method))}, (held) => [{shown}]), {returns});")
+            continue
+        where = (f"api[{json.dumps(pascal(resource))}][{json.dumps(camel(method))}]" if kind == "static"
+                 else f"api[{json.dumps(camel(name))}]")
+        lines.append(f"attempt({json.dumps(label)}, () => {where}({shown}), {returns});")
     return lines
+
+
+def _session_handle(t: T.WitType, resource: str) -> bool:
+    return isinstance(t, (T.OwnT, T.BorrowT)) and t.resource == resource
 
 
 def script(exported: T.InterfaceSig, steps: list[tuple[str, str, T.FuncSig | None, list[Any]]],
@@ -128,6 +136,8 @@ def script(exported: T.InterfaceSig, steps: list[tuple[str, str, T.FuncSig | Non
     steps_js = "\n".join(f"  {line}" for line in _steps(steps))
     how = "\n".join(f"//   {s}" for s in setup())
     # jco puts a world's own functions on the instance itself, an interface under its name.
+    session = next((name[len("[constructor]"):] for _, name, _, _ in steps if name.startswith("[constructor]")), None)
+    resource = json.dumps(session)  # null when no resource lives here
     api = ("instance" if exported.name == T.WORLD else
            f"instance[{json.dumps(exported.name)}] ?? instance[camel({json.dumps(exported.unversioned.split('/')[-1])})]")
     return f"""// {title}
@@ -217,12 +227,41 @@ const dir = new URL("./jco-out/", import.meta.url);
 const instance = instantiate((p) => new WebAssembly.Module(readFileSync(new URL(p, dir))), imports);
 const api = {api};
 class Ended extends Error {{}}
+class NoLive extends Error {{}}
+// A resource's life, as the suite lives it: its live handles in the order made, numbered from 0. A method's
+// `self` is the first; a handle argument is the live one at its position modulo how many are live, and an
+// `own` one leaves them; at the end every live handle is dropped.
+const RESOURCE = {resource};
+let live = [];
+let made = 0;
+function keep(v) {{
+  if (RESOURCE && v instanceof api[pascal(RESOURCE)]) live.push({{ n: made++, h: v }});
+  else if (Array.isArray(v)) v.forEach(keep);
+  else if (v && typeof v === "object" && !ArrayBuffer.isView(v)) Object.values(v).forEach(keep);
+  return v;
+}}
+function pick(held, k, own) {{
+  if (!held.length) throw new NoLive();
+  const i = k % held.length;
+  const {{ h }} = held[i];
+  if (own) held.splice(i, 1);
+  return h;
+}}
+function method(name, argsOf) {{
+  if (!live.length) throw new NoLive();
+  const held = [...live];
+  const self = held[0].h;
+  const args = argsOf(held);
+  live = held;
+  return keep(self[name](...args));
+}}
 // One export call: what it returned (a `result`'s err is thrown by jco as a ComponentError), or its trap.
 function attempt(label, f, isResult) {{
   try {{
     const out = f();
     console.log(out === undefined ? label : `${{label}}: returned ${{show(out)}}`);
   }} catch (e) {{
+    if (e instanceof NoLive) return console.log(`${{label}}: no live ${{RESOURCE}}`);
     if (isResult && e?.constructor?.name === "ComponentError") return console.log(`${{label}}: returned err ${{show(e.payload)}}`);
     console.log(`${{label}}: trapped: ${{e?.name}}: ${{e?.message}}`);
     throw new Ended();

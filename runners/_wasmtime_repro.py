@@ -16,6 +16,7 @@ from typing import Any
 import wasmtime
 import wasmtime.component as wc
 
+from keel_conformance import types as T
 from keel_conformance.types import WORLD
 
 from . import _wasmtime_values as wv
@@ -100,17 +101,25 @@ def script(r: Reproduction, component: wc.Component, engine: wasmtime.Engine, ve
         answers.append(f"    ({iface!r}, {func!r}, lambda: {shown}),")
     top = ctype.exports(engine)
     funcs = (_funcs(ctype, engine) if r.exported.name == WORLD else _funcs(top[r.exported.name].ty, engine))
+    session = next((name[len("[constructor]"):] for _, name, _, _ in r.steps if name.startswith("[constructor]")), None)
     steps = []
-    for label, name, _, args in r.steps:
-        if name.startswith("[resource-drop]"):
-            steps.append(f"    step({label!r}, lambda: h.drop(store))")
+    for label, name, f, args in r.steps:
+        if f is None:  # [resource-drop]: every live handle, in the order made
+            steps += ["    for n, h in list(live):",
+                      "        step('drop' if n == 0 else f'drop #{n}', lambda h=h: h.drop(store))"]
             continue
-        params = [t for _, t in funcs[name].params]
-        shown = [literal(conv.to_wasm(t, a)) for t, a in zip(params[1:] if name.startswith("[method]") else params,
-                                                                args, strict=True)]
-        call = f"export({name!r})(store, {', '.join((['h'] if name.startswith('[method]') else []) + shown)})"
-        steps.append(f"    h = step({label!r}, lambda: {call})" if name.startswith("[constructor]")
-                     else f"    step({label!r}, lambda: {call})")
+        method = name.startswith("[method]")
+        params = [t for _, t in funcs[name].params][1 if method else 0:]
+        wit = f.params[1 if method else 0:]
+        shown = ", ".join(f"pick(held, {a}, {isinstance(w, T.OwnT)})"
+                          if isinstance(w, (T.OwnT, T.BorrowT)) and w.resource == session
+                          else literal(conv.to_wasm(t, a)) for t, (_, w), a in zip(params, wit, args, strict=True))
+        if method:
+            steps.append(f"    step({label!r}, lambda: method({name!r}, lambda held: [{shown}]))")
+        elif name.startswith("[constructor]"):
+            steps.append(f"    step({label!r}, lambda: keep(export({name!r})(store, {shown})))")
+        else:
+            steps.append(f"    step({label!r}, lambda: export({name!r})(store, {shown}))")
     patch = "\n".join(inspect.getsource(f) for f in (wv._tagged_fixed, wv._tagged_walk, wv._add_classes_fixed))
     helpers = "\n\n".join(inspect.getsource(f) for f in (record, show))
     export = None if r.exported.name == WORLD else r.exported.name
@@ -237,11 +246,62 @@ class Ended(Exception):
     pass
 
 
+# A resource's life, as the suite lives it: its live handles in the order made, numbered from 0. A method's
+# `self` is the first; a handle argument is the live one at its position modulo how many are live, and an
+# `own` one leaves them; at the end every live handle is dropped.
+RESOURCE = {session!r}
+live = []
+made = 0
+
+
+class NoLive(Exception):
+    pass
+
+
+def keep(v):
+    global made
+    if isinstance(v, wc.ResourceAny):
+        live.append((made, v))
+        made += 1
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            keep(x)
+    elif isinstance(v, wc.Record):
+        for x in vars(v).values():
+            keep(x)
+    elif isinstance(v, wc.Variant):
+        keep(v.payload)
+    return v
+
+
+def pick(held, k, own):
+    if not held:
+        raise NoLive
+    i = k % len(held)
+    h = held[i][1]
+    if own:
+        del held[i]
+    return h
+
+
+def method(name, args_of):
+    if not live:
+        raise NoLive
+    held = list(live)
+    self = held[0][1]
+    args = args_of(held)
+    live[:] = held
+    return keep(export(name)(store, self, *args))
+
+
 def step(label, f):
     """One export call under the deadline: what it returned, or its trap in wasmtime's words."""
     store.set_epoch_deadline(int(DEADLINE_S / TICK_S))
     try:
         out = f()
+    except NoLive:
+        print(f"{{label}}: no live {{RESOURCE}}")
+        return None
     except HostAnswers as e:  # the guest asked something else than on the reference runtime
         print(f"{{label}}: {{e}}")
         raise Ended from None
