@@ -156,14 +156,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help, or a usage error already said in one line
         return e.code if isinstance(e.code, int) else EXIT_USAGE
+    from . import stopping
+
     try:
-        return int(COMMANDS[args.command](args))
+        with stopping.sigterm_as_interrupt():  # `run` takes both signals itself, between cells
+            return int(COMMANDS[args.command](args))
     except (UsageFailure, InputError, JournalError) as e:
         print(f"keel-conformance: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("keel-conformance: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        terminated = isinstance(e, stopping.Terminated)
+        print(f"keel-conformance: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
+    except BrokenPipeError:  # stdout closed by its reader (`| head`): nothing of the user's was lost
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
+        return 128 + 13  # as a process ended by SIGPIPE
     except OSError as e:  # an output that cannot be written: say which, whatever command met it
         if args.debug:
             raise

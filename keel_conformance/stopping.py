@@ -11,15 +11,39 @@ incomplete and exits 128 + the signal number.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_FILE = ".stop"  # beside the journal: how a parallel run's controller tells its workers
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM in a command that has no safe point between cells (fuzz, mutate): raised where the main
+    thread is, as Python raises Ctrl-C, so it ends the command the same way (its engines closed, no
+    outcome recorded for the call in flight) instead of killing it without a word."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class StopRequest:

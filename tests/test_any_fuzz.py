@@ -4,8 +4,10 @@ from __future__ import annotations
 import ast
 import json
 import math
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -465,6 +467,29 @@ def test_a_ctrl_c_while_the_guest_waits_on_the_host_stops_the_run_and_is_no_outc
     assert code == 130
     assert not list(tmp_path.glob("findings/*")) and not (tmp_path / "results.json").exists()
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_sigterm_mid_fuzz_ends_it_like_ctrl_c_with_exit_143_and_no_process_left(tmp_path: Path) -> None:
+    """`kill PID` of a fuzz run that is calling guests: one line, exit 143, no traceback, no results,
+    and its engine processes gone with it."""
+    _needs(PLANTED_ON)
+    component = _component("py-stock")
+    cli = Path(sys.executable).parent / "keel-conformance"
+    proc = subprocess.Popen([str(cli), "fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime",
+                             PLANTED_ON, "--function", "restock", "--examples", "100000", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    assert "fuzzing acme:stock/stock#restock" in proc.stderr.readline()
+    engines = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert engines, "the jco column's engine runs as a child process"
+    time.sleep(3)  # well inside the examples: calls in flight
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "keel-conformance: terminated" and "Traceback" not in err, err
+    assert not (tmp_path / "results.json").exists()
+    time.sleep(1)
+    assert not [p for p in engines if Path(f"/proc/{p}").exists()], "an engine outlived the run"
 
 
 def test_a_host_side_failure_is_the_suites_error_never_a_finding(
