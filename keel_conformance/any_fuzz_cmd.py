@@ -250,8 +250,9 @@ def execute(args: argparse.Namespace) -> int:
     write_formats(doc, out)
     print(markdown.summary(doc, fmt="simple"))
     for s in skipped:
-        print(f"not fuzzed: {s} takes or makes a handle the fuzzer cannot make (a method taking another handle, a "
-              "function whose arguments or result hold a handle, or a resource without a constructor)")
+        print(f"not fuzzed: {s} takes or makes a handle the fuzzer cannot make (a method taking another resource's "
+              "handle or a handle inside a value, a function outside a resource whose arguments or result hold a "
+              "handle, or a resource without a constructor)")
     for f in findings:
         print(f"\nFINDING: {f.parent.name}\n  " + "\n  ".join(json.loads(f.read_text())["problems"])[:600]
               + f"\n  replay: keel-conformance fuzz --replay {f}")

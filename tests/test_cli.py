@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,15 @@ def test_internal_errors_are_one_line_unless_debug(monkeypatch: pytest.MonkeyPat
         "keel-conformance: internal error: RuntimeError: kaput (run with --debug for the traceback)")
     with pytest.raises(RuntimeError):
         main(["--debug", "list-runtimes"])
+
+
+def test_a_reader_that_closes_stdout_early_is_no_error_of_the_users_files(tmp_path: Path) -> None:
+    """`keel-conformance findings DIR | head -0`: the reader went away; that is no read or write failure."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([str(Path(sys.executable).parent / "keel-conformance"), "findings", str(tmp_path)], stdout=write,
+                              stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT, timeout=300)
+    finally:
+        os.close(write)
+    assert proc.returncode == 141 and proc.stderr == "", proc.stderr
