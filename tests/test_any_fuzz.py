@@ -260,6 +260,28 @@ def test_a_stranger_component_with_a_host_resource_agrees_across_columns(
     assert "Known: jco lets the host pass a guest resource as `own`" in capsys.readouterr().out
 
 
+def test_a_hand_written_wat_component_shows_the_crate_divergence_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """wat-crate is the crate divergence's minimal component: a constructor and an absorb that answers 1 without
+    looking at its argument, so the difference can only come from the host side."""
+    _needs(PLANTED_ON)
+    component = _component("wat-crate")
+    assert component.stat().st_size < 4096
+    code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
+                 "--examples", "20", "--out", str(tmp_path)])
+    assert code == 1, capsys.readouterr()
+    (path,) = (tmp_path / "findings").glob("*/finding.json")
+    finding = json.loads(path.read_text())
+    assert finding["call"] == "[session]crate([absorb(0)])" and finding["diverged"] == [PLANTED_ON]
+    assert finding["runtimes"]["wasmtime"]["said"] == "cannot remove owned resource while borrowed"
+    assert _wasmtime_alone(path) == ["new", "absorb: trapped: cannot remove owned resource while borrowed",
+                                     "import calls: none"]
+    assert _standalone(path, PLANTED_ON).splitlines() == ["new", "absorb: returned 1", "import calls: none"]
+    capsys.readouterr()
+    assert main(["findings", str(tmp_path)]) == 0
+    assert "wat-crate (1,851 bytes of hand-written WAT)" in capsys.readouterr().out
+
+
 def test_a_session_keeps_every_handle_it_makes_and_passes_them_back_by_position(tmp_path: Path) -> None:
     """basket.split returns a new basket (handle #1), merge borrows one by its position among the live
     handles, and every live handle is dropped at the end: the same steps on wasmtime and jco."""
