@@ -359,7 +359,8 @@ def _standalone(where: Path, guest: GuestBuild, sig: T.FuncSig, args: list[Any],
     r = Reproduction(component="component.wasm", call=None if sig.name.startswith(SESSION) else call,
                      js_script=repro_js.SCRIPT, host_imports=any(not n.startswith("wasi:") for n in ref.imports),
                      where=where, guest=guest, exported=exported,
-                     steps=tuple((label, name, f, tuple(a)) for label, name, f, a in steps), given=tuple(given), title=title, limits=fuzz.LIMITS)
+                     steps=tuple((label, name, f, tuple(a)) for label, name, f, a in steps), given=tuple(given), title=title, limits=fuzz.LIMITS,
+                     imports=ref.imports, wasi=tuple(wasi))
     commands = {}
     for c in columns:
         offer = getattr(c.runner, "reproduce", None)
@@ -414,7 +415,8 @@ def _standalone_markdown(rep: Any, runtimes: dict[str, Any]) -> list[str]:
     lines = ["Reproduce without the suite, in the finding's directory. Each script passes the same arguments, "
              "answers the guest's imports as the reference runtime's host did, in order, and says in its first "
              f"lines what it needs. For the JavaScript engines, `{rep.get('script')}` needs jco's transpilation "
-             "first:", "", "```sh", *setup, "```", "",
+             "first (and so does the browsers' launcher, which runs the same steps in a dedicated worker of a page "
+             "it serves):", "", "```sh", *setup, "```", "",
              "| runtime | version | command |", "|---|---|---|"]
     for r, cmd in rep["runtimes"].items():
         version = runtimes.get(str(r), {}).get("version")

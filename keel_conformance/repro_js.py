@@ -125,9 +125,11 @@ def _session_handle(t: T.WitType, resource: str) -> bool:
 
 
 def script(exported: T.InterfaceSig, steps: list[tuple[str, str, T.FuncSig | None, list[Any]]],
-           imports: dict[str, T.InterfaceSig], wasi: list[str], given: list[tuple[str, str, Any]], title: str) -> str:
+           imports: dict[str, T.InterfaceSig], wasi: list[str], given: list[tuple[str, str, Any]], title: str,
+           browser: bool = False) -> str:
     """The standalone script. `given` is the reference runtime's import calls in order, each as
-    (interface, function, answer); `wasi` names the WASI interfaces the component imports."""
+    (interface, function, answer); `wasi` names the WASI interfaces the component imports. With `browser`,
+    the same script for a browser's dedicated worker (BROWSER_WORKER, which BROWSER_LAUNCHER serves)."""
     answers = []
     for iface, func, value in given:
         fsig = imports[iface].funcs[func]
@@ -141,18 +143,9 @@ def script(exported: T.InterfaceSig, steps: list[tuple[str, str, T.FuncSig | Non
     api = ("instance" if exported.name == T.WORLD else
            f"instance[{json.dumps(exported.name)}] ?? instance[camel({json.dumps(exported.unversioned.split('/')[-1])})]")
     return f"""// {title}
-// Reproduces a keel-conformance finding with jco alone. In this directory:
-{how}
-//   node {SCRIPT}        (or: deno run -A {SCRIPT}, bun {SCRIPT})
-// The guest's imports get the answers the reference runtime's host gave, in the same order.
-import {{ readFileSync }} from "node:fs";
-import {{ inspect }} from "node:util";
-import * as shim from "@bytecodealliance/preview2-shim";
-import {{ instantiate }} from "./jco-out/guest.js";
-
+{_BROWSER_PRELUDE if browser else _node_prelude(how)}
 const camel = (s) => s.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 const pascal = (s) => camel(s).replace(/^./, (c) => c.toUpperCase());
-const show = (v) => inspect(v, {{ depth: null, breakLength: Infinity }});
 
 // The reference runtime's answers to the guest's import calls, in order.
 const ANSWERS = [
@@ -223,8 +216,7 @@ for (const name of WASI) {{
 }}
 for (const [name, h] of Object.entries(HOSTS)) imports[name.split("@")[0]] = host(name, h);
 
-const dir = new URL("./jco-out/", import.meta.url);
-const instance = instantiate((p) => new WebAssembly.Module(readFileSync(new URL(p, dir))), imports);
+const instance = instantiate((p) => new WebAssembly.Module(coreBytes(p)), imports);
 const api = {api};
 class Ended extends Error {{}}
 class NoLive extends Error {{}}
@@ -259,11 +251,11 @@ function method(name, argsOf) {{
 function attempt(label, f, isResult) {{
   try {{
     const out = f();
-    console.log(out === undefined ? label : `${{label}}: returned ${{show(out)}}`);
+    say(out === undefined ? label : `${{label}}: returned ${{show(out)}}`);
   }} catch (e) {{
-    if (e instanceof NoLive) return console.log(`${{label}}: no live ${{RESOURCE}}`);
-    if (isResult && e?.constructor?.name === "ComponentError") return console.log(`${{label}}: returned err ${{show(e.payload)}}`);
-    console.log(`${{label}}: trapped: ${{e?.name}}: ${{e?.message}}`);
+    if (e instanceof NoLive) return say(`${{label}}: no live ${{RESOURCE}}`);
+    if (isResult && e?.constructor?.name === "ComponentError") return say(`${{label}}: returned err ${{show(e.payload)}}`);
+    say(`${{label}}: trapped: ${{e?.name}}: ${{e?.message}}`);
     throw new Ended();
   }}
 }}
@@ -272,5 +264,133 @@ try {{
 }} catch (e) {{
   if (!(e instanceof Ended)) throw e;
 }}
-console.log(`import calls: ${{asked.length ? asked.join("; ") : "none"}}`);
+say(`import calls: ${{asked.length ? asked.join("; ") : "none"}}`);
+{"done();" if browser else ""}"""
+
+
+def _node_prelude(how: str) -> str:
+    return f"""// Reproduces a keel-conformance finding with jco alone. In this directory:
+{how}
+//   node {SCRIPT}        (or: deno run -A {SCRIPT}, bun {SCRIPT})
+// The guest's imports get the answers the reference runtime's host gave, in the same order.
+import {{ readFileSync }} from "node:fs";
+import {{ inspect }} from "node:util";
+import * as shim from "@bytecodealliance/preview2-shim";
+import {{ instantiate }} from "./jco-out/guest.js";
+
+const show = (v) => inspect(v, {{ depth: null, breakLength: Infinity }});
+const say = console.log;
+const coreBytes = (p) => readFileSync(new URL(`./jco-out/${{p}}`, import.meta.url));"""
+
+
+BROWSER_WORKER = "repro-browser-worker.mjs"
+BROWSER_LAUNCHER = "repro-browser.mjs"
+
+# In a browser's dedicated worker, as the suite's browser columns run guests: the shim's browser build, the
+# core modules fetched synchronously (a worker may compile them in place), and the lines handed back at the end.
+_BROWSER_PRELUDE = f"""// {SCRIPT} for a browser's dedicated worker; {BROWSER_LAUNCHER} serves this directory and runs it.
+import * as shim from "/shim/index.js";
+import {{ instantiate }} from "/jco-out/guest.js";
+
+function show(v) {{
+  if (typeof v === "bigint") return `${{v}}n`;
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === undefined) return "undefined";
+  if (ArrayBuffer.isView(v)) return `${{v.constructor.name}}(${{v.length}}) [ ${{Array.from(v).join(", ")}} ]`;
+  if (Array.isArray(v)) return `[ ${{v.map(show).join(", ")}} ]`;
+  if (v && typeof v === "object") {{
+    const name = v.constructor && v.constructor !== Object ? `${{v.constructor.name}} ` : "";
+    return `${{name}}{{ ${{Object.entries(v).map(([k, x]) => `${{k}}: ${{show(x)}}`).join(", ")}} }}`;
+  }}
+  return String(v);
+}}
+const lines = [];
+const say = (line) => lines.push(line);
+function request(method, path, body) {{
+  const x = new XMLHttpRequest();
+  x.open(method, path, false);
+  x.responseType = "arraybuffer";
+  x.send(body);
+  if (x.status !== 200) throw new Error(`${{method}} ${{path}}: HTTP ${{x.status}}`);
+  return x;
+}}
+const coreBytes = (p) => new Uint8Array(request("GET", `/jco-out/${{p}}`).response);
+const done = () => request("POST", "/done", JSON.stringify({{ lines }}));
+self.addEventListener("error", (e) => request("POST", "/done", JSON.stringify({{ lines, error: String(e.message || "the worker failed") }})));"""
+
+
+def browser_launcher() -> str:
+    """A Node script with no dependencies that serves the finding's directory on loopback, starts the browser
+    command it is given on a page whose dedicated worker runs BROWSER_WORKER, and prints what it printed."""
+    return f"""// Runs {BROWSER_WORKER} in a browser's dedicated worker, as the suite's browser columns run guests,
+// and prints what it printed. It needs jco's transpilation in ./jco-out and the preview2 shim in
+// ./node_modules (the setup lines of README.md). In this directory:
+//   node {BROWSER_LAUNCHER} BROWSER [FLAGS...]        (the line for each browser column in README.md)
+// The page's address is appended to the browser's command; the browser is ended once the worker is done.
+import {{ spawn }} from "node:child_process";
+import {{ readFile }} from "node:fs/promises";
+import {{ createServer }} from "node:http";
+import {{ extname, join, normalize, sep }} from "node:path";
+import {{ fileURLToPath }} from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const ROOTS = [["/shim/", join(here, "node_modules/@bytecodealliance/preview2-shim/dist/browser") + sep], ["/", here]];
+const TYPES = {{ ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm" }};
+const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
+const w = new Worker("/{BROWSER_WORKER}", {{ type: "module" }});
+w.onerror = (e) => {{
+  e.preventDefault();
+  fetch("/done", {{ method: "POST", body: JSON.stringify({{ lines: [], error: e.message || "the worker failed to start" }}) }});
+}};
+</script>`;
+
+let browser;
+const result = await new Promise((resolve) => {{
+  const server = createServer(async (req, res) => {{
+    const path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+    if (req.method === "POST" && path === "/done") {{
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      res.end();
+      resolve(JSON.parse(body));
+      return;
+    }}
+    if (path === "/") {{
+      res.writeHead(200, {{ "content-type": "text/html" }});
+      res.end(PAGE);
+      return;
+    }}
+    const [prefix, root] = ROOTS.find(([p]) => path.startsWith(p));
+    const file = normalize(join(root, path.slice(prefix.length)));
+    try {{
+      if (!file.startsWith(root)) throw new Error("outside");
+      const data = await readFile(file);
+      res.writeHead(200, {{ "content-type": TYPES[extname(file)] ?? "application/octet-stream" }});
+      res.end(data);
+    }} catch {{
+      res.writeHead(404);
+      res.end();
+    }}
+  }});
+  server.listen(0, "127.0.0.1", () => {{
+    const [command, ...flags] = process.argv.slice(2);
+    if (!command) {{
+      resolve({{ lines: [], error: "usage: node {BROWSER_LAUNCHER} BROWSER [FLAGS...]" }});
+      return;
+    }}
+    browser = spawn(command, [...flags, `http://127.0.0.1:${{server.address().port}}/`], {{ stdio: "ignore", detached: true }});
+    browser.on("error", (e) => resolve({{ lines: [], error: `cannot start ${{command}}: ${{e.message}}` }}));
+    browser.on("exit", (code, signal) => resolve({{ lines: [], error: `${{command}} ended (${{signal ?? code}}) before the worker was done` }}));
+  }});
+  setTimeout(() => resolve({{ lines: [], error: "the worker was not done within 120 s" }}), 120_000).unref();
+}});
+try {{
+  if (browser?.pid) process.kill(-browser.pid, "SIGKILL");  // the browser and every process it started
+}} catch {{}}
+for (const line of result.lines) console.log(line);
+if (result.error) {{
+  console.error(result.error);
+  process.exit(1);
+}}
+process.exit(0);
 """

@@ -52,6 +52,7 @@ class Browser:
     profile_args: Callable[[Path], list[str]]  # makes the private profile and says how to pass it
     needs_display: bool = False
     notes: tuple[str, ...] = ()
+    repro_profile: tuple[str, ...] = ()  # a finding's shell line: a fresh private profile, made by the shell
 
     @property
     def binary(self) -> str:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
+from keel_conformance import repro_js
 from keel_conformance.outcomes import NotApplicable
 from keel_conformance.paths import npm_version
 
@@ -55,9 +57,9 @@ BROWSERS = {
     b.name: b for b in (
         # Debian's packages first; the names other distributions (and CI images) give the same engines after.
         Browser("browser-chromium", ("chromium", "chromium-browser", "google-chrome"), "chromium", CHROMIUM_FLAGS,
-                lambda p: [f"--user-data-dir={p}"]),
+                lambda p: [f"--user-data-dir={p}"], repro_profile=('--user-data-dir="$(mktemp -d)"',)),
         Browser("browser-firefox", ("firefox-esr", "firefox"), "firefox-esr", ("--headless", "--no-remote"),
-                _firefox_profile, notes=("profile preferences: " + ", ".join(f"{k}={v}" for k, v in FIREFOX_PREFS.items()),)),
+                _firefox_profile, repro_profile=('--profile "$(mktemp -d)"',), notes=("profile preferences: " + ", ".join(f"{k}={v}" for k, v in FIREFOX_PREFS.items()),)),
         Browser("browser-webkitgtk", (MINIBROWSER,), "libwebkit2gtk-4.1-0", ("--private",), lambda p: [],
                 needs_display=True,
                 notes=("WebKitGTK's MiniBrowser has no headless mode: it runs on a virtual screen (Xvfb) the suite starts",)),
@@ -76,7 +78,15 @@ class BrowserRunner(JcoRunner):
         self.session: BrowserSession | None = None
 
     def reproduce(self, r: Reproduction) -> str | None:
-        return None  # a page with a worker is no one-line command; the script runs as is in Node, Deno and Bun
+        """The jco script for a dedicated worker, and a launcher that serves it to this column's browser."""
+        steps = [(label, name, f, list(args)) for label, name, f, args in r.steps]
+        worker = repro_js.script(r.exported, steps, dict(r.imports), list(r.wasi), list(r.given), r.title, browser=True)
+        (r.where / repro_js.BROWSER_WORKER).write_text(worker, encoding="utf-8")
+        (r.where / repro_js.BROWSER_LAUNCHER).write_text(repro_js.browser_launcher(), encoding="utf-8")
+        b = self.browser
+        binary = Path(b.binary).name if shutil.which(Path(b.binary).name) else b.binary  # MiniBrowser is off PATH
+        line = ["node", repro_js.BROWSER_LAUNCHER, shlex.quote(binary), *map(shlex.quote, b.flags), *b.repro_profile]
+        return " ".join(["xvfb-run", "-a", *line] if b.needs_display else line)
 
     def _session(self) -> BrowserSession:
         if self.session is None:

@@ -73,6 +73,8 @@ class Reproduction:
     given: tuple[tuple[str, str, Any], ...]  # the reference host's answers to the guest's import calls, in order
     title: str
     limits: Limits  # the deadline and memory limit the columns ran it under
+    imports: Mapping[str, InterfaceSig]  # the component's non-WASI imports, as the reference host answered them
+    wasi: tuple[str, ...]  # the WASI interfaces it imports, unversioned
 
 
 class GuestInstance(Protocol):
