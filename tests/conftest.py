@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,3 +53,10 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "--no-progress", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
+
+
+def browser_processes() -> list[str]:
+    """Every browser or virtual screen process on the machine: tests that start them must leave none."""
+    out = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout.splitlines()
+    return [ln for ln in out if ln.split(" ")[0].rsplit("/", 1)[-1] in
+            {"chromium", "firefox-esr", "MiniBrowser", "Xvfb", "WebKitWebProcess", "WebKitNetworkProcess"}]

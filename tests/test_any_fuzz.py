@@ -27,6 +27,7 @@ from reports import results
 from runners import registry
 from runners._wasmtime_repro import show
 from runners._wasmtime_values import Converter
+from tests.conftest import browser_processes
 
 PLANTED_ON = "jco-node+xconst"  # Node 20 itself refuses componentize-py guests (README)
 
@@ -37,8 +38,17 @@ def _component(name: str) -> Path:
     return build.path
 
 
+def _probe(runtime: str) -> Any:
+    """What the runtime says of itself; a browser column's probe starts the browser, which must end here."""
+    runner = registry()[runtime]()
+    try:
+        return runner.probe()
+    finally:
+        runner.close()
+
+
 def _needs(runtime: str) -> None:
-    probe = registry()[runtime]().probe()
+    probe = _probe(runtime)
     if not probe.available:
         pytest.skip(f"{runtime}: {probe.reason}")
 
@@ -268,7 +278,7 @@ def test_a_hand_written_wat_component_shows_the_crate_divergence_alone(
     _needs(PLANTED_ON)
     component = _component("wat-crate")
     assert component.stat().st_size < 4096
-    browsers = [b for b in ("browser-chromium", "browser-firefox", "browser-webkitgtk") if registry()[b]().probe().available]
+    browsers = [b for b in ("browser-chromium", "browser-firefox", "browser-webkitgtk") if _probe(b).available]
     code = main(["fuzz", "--component", str(component), "--runtime", "wasmtime", "--runtime", PLANTED_ON,
                  *(a for b in browsers for a in ("--runtime", b)), "--examples", "20", "--out", str(tmp_path)])
     assert code == 1, capsys.readouterr()
@@ -282,6 +292,7 @@ def test_a_hand_written_wat_component_shows_the_crate_divergence_alone(
     # running the same steps in a dedicated worker of a page the launcher serves.
     for runtime in (PLANTED_ON, *browsers):
         assert _standalone(path, runtime).splitlines() == ["new", "absorb: returned 1", "import calls: none"], runtime
+    assert browser_processes() == []  # the launcher ends each browser it started, and the fuzz run its own
     capsys.readouterr()
     assert main(["findings", str(tmp_path)]) == 0
     assert "wat-crate (1,851 bytes of hand-written WAT)" in capsys.readouterr().out

@@ -2,7 +2,6 @@
 and the loopback server serves only what the page and its workers need."""
 from __future__ import annotations
 
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,18 +15,13 @@ from keel_conformance.outcomes import GuestTimeout, RuntimeCrash
 from keel_conformance.values import Ok, Some
 from runners.browser import BROWSERS, Browser, BrowserRunner, BrowserSession
 from runners.protocol import GuestBuild, Limits
+from tests.conftest import browser_processes
 
 
 def _built(name: str) -> GuestBuild:
     build = build_one(next(s for s in load_specs() if s.name == name))
     assert not isinstance(build, BuildFailure), build
     return build
-
-
-def _browser_processes() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout.splitlines()
-    return [ln for ln in out if ln.split(" ")[0].rsplit("/", 1)[-1] in
-            {"chromium", "firefox-esr", "MiniBrowser", "Xvfb", "WebKitWebProcess", "WebKitNetworkProcess"}]
 
 
 @pytest.fixture(params=sorted(BROWSERS))
@@ -90,7 +84,7 @@ def test_closing_the_runner_leaves_no_browser_or_screen() -> None:
             continue
         assert r.session is not None and r.session.browser_alive()
         r.close()
-    assert _browser_processes() == []
+    assert browser_processes() == []
 
 
 @pytest.mark.parametrize("path", ["/js/../../pyproject.toml", "/js/%2e%2e/%2e%2e/pyproject.toml", "/guest/nope/guest.js",
