@@ -356,8 +356,7 @@ def _standalone(where: Path, guest: GuestBuild, sig: T.FuncSig, args: list[Any],
     title = f"{guest.export}#{call}: {ref.runtime} answered {outcome}"
     given = list(ref.answers.given)
     (where / repro_js.SCRIPT).write_text(repro_js.script(exported, steps, ref.imports, wasi, given, title), encoding="utf-8")
-    r = Reproduction(component="component.wasm", call=None if sig.name.startswith(SESSION) else call,
-                     js_script=repro_js.SCRIPT, host_imports=any(not n.startswith("wasi:") for n in ref.imports),
+    r = Reproduction(component="component.wasm", js_script=repro_js.SCRIPT,
                      where=where, guest=guest, exported=exported,
                      steps=tuple((label, name, f, tuple(a)) for label, name, f, a in steps), given=tuple(given), title=title, limits=fuzz.LIMITS,
                      imports=ref.imports, wasi=tuple(wasi))

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from . import types as T
+from .any_fuzz import handle_of
 from .paths import npm_version
 from .values import Err, Ok, Resource, Some, Variant
 
@@ -105,7 +106,7 @@ def _steps(steps: list[tuple[str, str, T.FuncSig | None, list[Any]]]) -> list[st
                          '() => { h[Symbol.dispose || Symbol.for("dispose")](); }, false);')
             continue
         params = f.params[1:] if kind == "method" else f.params
-        shown = ", ".join(f"pick(held, {a}, {str(isinstance(t, T.OwnT)).lower()})" if _session_handle(t, resource)
+        shown = ", ".join(f"pick(held, {a}, {str(isinstance(t, T.OwnT)).lower()})" if handle_of(t, resource)
                           else js(a, t) for a, (_, t) in zip(args, params, strict=True))
         if kind == "constructor":
             lines.append(f"attempt({json.dumps(label)}, () => {{ keep(new api[{json.dumps(pascal(rest))}]({shown})); }}, false);")
@@ -118,10 +119,6 @@ def _steps(steps: list[tuple[str, str, T.FuncSig | None, list[Any]]]) -> list[st
                  else f"api[{json.dumps(camel(name))}]")
         lines.append(f"attempt({json.dumps(label)}, () => {where}({shown}), {returns});")
     return lines
-
-
-def _session_handle(t: T.WitType, resource: str) -> bool:
-    return isinstance(t, (T.OwnT, T.BorrowT)) and t.resource == resource
 
 
 def script(exported: T.InterfaceSig, steps: list[tuple[str, str, T.FuncSig | None, list[Any]]],

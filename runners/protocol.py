@@ -62,9 +62,7 @@ class Reproduction:
     """What a finding directory holds, for a runner to say how its runtime reproduces it without the suite."""
 
     component: str  # file name of the component
-    call: str | None  # the call in WAVE; None for a resource's life, which no one call reproduces
     js_script: str  # a standalone script for jco's transpilation (keel_conformance/repro_js.py)
-    host_imports: bool  # whether the component imports anything besides WASI
     # What a runner needs to write a script of its own into `where`, the finding's directory:
     where: Path
     guest: GuestBuild
