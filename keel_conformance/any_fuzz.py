@@ -220,14 +220,9 @@ def _holds_handles(ty: T.WitType | None, but: str | None = None) -> bool:
     return False
 
 
-def handle_of(ty: T.WitType, resource: str) -> bool:
-    """Whether a parameter of type `ty` is a handle (own or borrow) of `resource` itself."""
-    return isinstance(ty, (T.OwnT, T.BorrowT)) and ty.resource == resource
-
-
 def _session_param(ty: T.WitType, resource: str) -> T.WitType:
     # A handle of the session's resource is drawn as a position among the live handles.
-    return HANDLE if handle_of(ty, resource) else ty
+    return HANDLE if T.handle_of(ty, resource) else ty
 
 
 def _payload(params: tuple[tuple[str, T.WitType], ...]) -> T.WitType | None:
@@ -259,7 +254,7 @@ def session_sig(iface: T.InterfaceSig, resource: str) -> T.FuncSig | None:
 
 
 def _fuzzable_method(f: T.FuncSig, resource: str) -> bool:
-    return (all(handle_of(t, resource) or not _holds_handles(t) for _, t in f.params[1:])
+    return (all(T.handle_of(t, resource) or not _holds_handles(t) for _, t in f.params[1:])
             and not _holds_handles(f.result, but=resource))
 
 
@@ -365,7 +360,7 @@ def pick_handles(resource: str, f: T.FuncSig, args: list[Any], live: Live) -> li
         return None
     out = [held[0][1]]
     for (_, t), a in zip(f.params[1:], args, strict=True):
-        if not handle_of(t, resource):
+        if not T.handle_of(t, resource):
             out.append(a)
             continue
         if not held:

@@ -354,12 +354,12 @@ def _standalone(where: Path, guest: GuestBuild, sig: T.FuncSig, args: list[Any],
     assert exported is not None
     steps = export_steps(exported, sig, args)
     title = f"{guest.export}#{call}: {ref.runtime} answered {outcome}"
-    given = list(ref.answers.given)
-    (where / repro_js.SCRIPT).write_text(repro_js.script(exported, steps, ref.imports, wasi, given, title), encoding="utf-8")
     r = Reproduction(component="component.wasm", js_script=repro_js.SCRIPT,
                      where=where, guest=guest, exported=exported,
-                     steps=tuple((label, name, f, tuple(a)) for label, name, f, a in steps), given=tuple(given), title=title, limits=fuzz.LIMITS,
+                     steps=tuple((label, name, f, tuple(a)) for label, name, f, a in steps),
+                     given=tuple(ref.answers.given), title=title, limits=fuzz.LIMITS,
                      imports=ref.imports, wasi=tuple(wasi))
+    (where / repro_js.SCRIPT).write_text(repro_js.script(r), encoding="utf-8")
     commands = {}
     for c in columns:
         offer = getattr(c.runner, "reproduce", None)

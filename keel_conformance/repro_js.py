@@ -12,8 +12,9 @@ import json
 import math
 from typing import Any
 
+from runners.protocol import Reproduction
+
 from . import types as T
-from .any_fuzz import handle_of
 from .paths import npm_version
 from .values import Err, Ok, Resource, Some, Variant
 
@@ -94,11 +95,11 @@ def _answer(value: Any, sig: T.FuncSig) -> str:
     return js(value, sig.result)
 
 
-def _steps(steps: list[tuple[str, str, T.FuncSig | None, list[Any]]]) -> list[str]:
+def _steps(r: Reproduction) -> list[str]:
     """The export calls as `attempt(...)` lines, in jco's shapes: a function, a static method of the
     resource's class, or a resource's life over the live handles the script keeps as the suite does."""
     lines = []
-    for label, name, f, args in steps:
+    for label, name, f, args in r.steps:
         kind, _, rest = name[1:].partition("]") if name.startswith("[") else ("", "", name)
         resource, _, method = rest.partition(".")
         if f is None:  # [resource-drop]: every live handle, in the order made
@@ -106,7 +107,7 @@ def _steps(steps: list[tuple[str, str, T.FuncSig | None, list[Any]]]) -> list[st
                          '() => { h[Symbol.dispose || Symbol.for("dispose")](); }, false);')
             continue
         params = f.params[1:] if kind == "method" else f.params
-        shown = ", ".join(f"pick(held, {a}, {str(isinstance(t, T.OwnT)).lower()})" if handle_of(t, resource)
+        shown = ", ".join(f"pick(held, {a}, {str(isinstance(t, T.OwnT)).lower()})" if T.handle_of(t, r.session)
                           else js(a, t) for a, (_, t) in zip(args, params, strict=True))
         if kind == "constructor":
             lines.append(f"attempt({json.dumps(label)}, () => {{ keep(new api[{json.dumps(pascal(rest))}]({shown})); }}, false);")
@@ -121,25 +122,21 @@ def _steps(steps: list[tuple[str, str, T.FuncSig | None, list[Any]]]) -> list[st
     return lines
 
 
-def script(exported: T.InterfaceSig, steps: list[tuple[str, str, T.FuncSig | None, list[Any]]],
-           imports: dict[str, T.InterfaceSig], wasi: list[str], given: list[tuple[str, str, Any]], title: str,
-           browser: bool = False) -> str:
-    """The standalone script. `given` is the reference runtime's import calls in order, each as
-    (interface, function, answer); `wasi` names the WASI interfaces the component imports. With `browser`,
-    the same script for a browser's dedicated worker (BROWSER_WORKER, which BROWSER_LAUNCHER serves)."""
+def script(r: Reproduction, browser: bool = False) -> str:
+    """The standalone script: the import answers are the reference runtime's (`r.given`), in order. With
+    `browser`, the same script for a browser's dedicated worker (BROWSER_WORKER, which BROWSER_LAUNCHER serves)."""
     answers = []
-    for iface, func, value in given:
-        fsig = imports[iface].funcs[func]
+    for iface, func, value in r.given:
+        fsig = r.imports[iface].funcs[func]
         answers.append(f"  [{json.dumps(iface)}, {json.dumps(func)}, () => {_answer(value, fsig)}],")
-    hosts = {name: {"resources": list(s.resources), "funcs": sorted(s.funcs)} for name, s in imports.items()}
-    steps_js = "\n".join(f"  {line}" for line in _steps(steps))
+    hosts = {name: {"resources": list(s.resources), "funcs": sorted(s.funcs)} for name, s in r.imports.items()}
+    steps_js = "\n".join(f"  {line}" for line in _steps(r))
     how = "\n".join(f"//   {s}" for s in setup())
     # jco puts a world's own functions on the instance itself, an interface under its name.
-    session = next((name[len("[constructor]"):] for _, name, _, _ in steps if name.startswith("[constructor]")), None)
-    resource = json.dumps(session)  # null when no resource lives here
-    api = ("instance" if exported.name == T.WORLD else
-           f"instance[{json.dumps(exported.name)}] ?? instance[camel({json.dumps(exported.unversioned.split('/')[-1])})]")
-    return f"""// {title}
+    resource = json.dumps(r.session)  # null when no resource lives here
+    api = ("instance" if r.exported.name == T.WORLD else
+           f"instance[{json.dumps(r.exported.name)}] ?? instance[camel({json.dumps(r.exported.unversioned.split('/')[-1])})]")
+    return f"""// {r.title}
 {_BROWSER_PRELUDE if browser else _node_prelude(how)}
 const camel = (s) => s.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 const pascal = (s) => camel(s).replace(/^./, (c) => c.toUpperCase());
@@ -149,7 +146,7 @@ const ANSWERS = [
 {chr(10).join(answers)}
 ];
 const HOSTS = {json.dumps(hosts)};
-const WASI = {json.dumps(wasi)};
+const WASI = {json.dumps(list(r.wasi))};
 
 const asked = [];
 let next = 0;

@@ -88,6 +88,11 @@ class BorrowT:
 WitType = Prim | ListT | RecordT | TupleT | VariantT | EnumT | OptionT | ResultT | FlagsT | OwnT | BorrowT
 
 
+def handle_of(ty: WitType, resource: str | None) -> bool:
+    """Whether a parameter of type `ty` is a handle (own or borrow) of `resource` itself."""
+    return isinstance(ty, (OwnT, BorrowT)) and ty.resource == resource
+
+
 @dataclass(frozen=True)
 class FuncSig:
     name: str

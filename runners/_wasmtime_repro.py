@@ -83,6 +83,7 @@ def script(r: Reproduction, component: wc.Component, engine: wasmtime.Engine, ve
     resource, in the component's import order."""
     ctype = component.type
     imports: dict[str, dict[str, Any]] = {}
+    import_funcs: dict[str, dict[str, Any]] = {}
     resource_ids: dict[str, int] = {}
     for name, ext in ctype.imports(engine).items():
         if name.startswith("wasi:"):
@@ -91,17 +92,16 @@ def script(r: Reproduction, component: wc.Component, engine: wasmtime.Engine, ve
         rs = [k for k, t in items.items() if isinstance(t, wc.ResourceType)]
         for k in rs:
             resource_ids[k] = len(resource_ids) + 1
-        imports[name] = {"resources": {k: resource_ids[k] for k in rs},
-                         "funcs": sorted(k for k, t in items.items() if isinstance(t, wc.FuncType))}
+        import_funcs[name] = {k: t for k, t in items.items() if isinstance(t, wc.FuncType)}
+        imports[name] = {"resources": {k: resource_ids[k] for k in rs}, "funcs": sorted(import_funcs[name])}
     conv = wv.Converter(resource_ids, None)
     answers = []
     for iface, func, value in r.given:
-        result = _funcs(ctype.imports(engine)[iface].ty, engine)[func].result
+        result = import_funcs[iface][func].result
         shown = "None" if result is None else literal(conv.to_wasm(result, value))
         answers.append(f"    ({iface!r}, {func!r}, lambda: {shown}),")
     top = ctype.exports(engine)
     funcs = (_funcs(ctype, engine) if r.exported.name == WORLD else _funcs(top[r.exported.name].ty, engine))
-    session = next((name[len("[constructor]"):] for _, name, _, _ in r.steps if name.startswith("[constructor]")), None)
     steps = []
     for label, name, f, args in r.steps:
         if f is None:  # [resource-drop]: every live handle, in the order made
@@ -112,7 +112,7 @@ def script(r: Reproduction, component: wc.Component, engine: wasmtime.Engine, ve
         params = [t for _, t in funcs[name].params][1 if method else 0:]
         wit = f.params[1 if method else 0:]
         shown = ", ".join(f"pick(held, {a}, {isinstance(w, T.OwnT)})"
-                          if isinstance(w, (T.OwnT, T.BorrowT)) and w.resource == session
+                          if T.handle_of(w, r.session)
                           else literal(conv.to_wasm(t, a)) for t, (_, w), a in zip(params, wit, args, strict=True))
         if method:
             steps.append(f"    step({label!r}, lambda: method({name!r}, lambda held: [{shown}]))")
@@ -120,7 +120,7 @@ def script(r: Reproduction, component: wc.Component, engine: wasmtime.Engine, ve
             steps.append(f"    step({label!r}, lambda: keep(export({name!r})(store, {shown})))")
         else:
             steps.append(f"    step({label!r}, lambda: export({name!r})(store, {shown}))")
-    patch = "\n".join(inspect.getsource(f) for f in (wv._tagged_fixed, wv._tagged_walk, wv._add_classes_fixed))
+    patch = "\n\n".join(inspect.getsource(f) for f in (wv._tagged_fixed, wv._tagged_walk, wv._add_classes_fixed))
     helpers = "\n\n".join(inspect.getsource(f) for f in (record, show))
     export = None if r.exported.name == WORLD else r.exported.name
     return f'''"""{r.title}
@@ -249,7 +249,7 @@ class Ended(Exception):
 # A resource's life, as the suite lives it: its live handles in the order made, numbered from 0. A method's
 # `self` is the first; a handle argument is the live one at its position modulo how many are live, and an
 # `own` one leaves them; at the end every live handle is dropped.
-RESOURCE = {session!r}
+RESOURCE = {r.session!r}
 live = []
 made = 0
 

@@ -79,9 +79,7 @@ class BrowserRunner(JcoRunner):
 
     def reproduce(self, r: Reproduction) -> str | None:
         """The jco script for a dedicated worker, and a launcher that serves it to this column's browser."""
-        steps = [(label, name, f, list(args)) for label, name, f, args in r.steps]
-        worker = repro_js.script(r.exported, steps, dict(r.imports), list(r.wasi), list(r.given), r.title, browser=True)
-        (r.where / repro_js.BROWSER_WORKER).write_text(worker, encoding="utf-8")
+        (r.where / repro_js.BROWSER_WORKER).write_text(repro_js.script(r, browser=True), encoding="utf-8")
         (r.where / repro_js.BROWSER_LAUNCHER).write_text(repro_js.browser_launcher(), encoding="utf-8")
         b = self.browser
         binary = Path(b.binary).name if shutil.which(Path(b.binary).name) else b.binary  # MiniBrowser is off PATH

@@ -74,6 +74,11 @@ class Reproduction:
     imports: Mapping[str, InterfaceSig]  # the component's non-WASI imports, as the reference host answered them
     wasi: tuple[str, ...]  # the WASI interfaces it imports, unversioned
 
+    @property
+    def session(self) -> str | None:
+        """The resource whose life the steps live, or None when they call one function."""
+        return next((name[len("[constructor]"):] for _, name, _, _ in self.steps if name.startswith("[constructor]")), None)
+
 
 class GuestInstance(Protocol):
     """One fresh instance of a guest, bound to one scenario's backends."""
