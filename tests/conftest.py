@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,36 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def browser_processes() -> list[str]:
-    """Every browser or virtual screen process on the machine: tests that start them must leave none."""
-    out = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout.splitlines()
-    return [ln for ln in out if ln.split(" ")[0].rsplit("/", 1)[-1] in
-            {"chromium", "firefox-esr", "MiniBrowser", "Xvfb", "WebKitWebProcess", "WebKitNetworkProcess"}]
+BROWSER_BINARIES = {"chromium", "firefox-esr", "MiniBrowser", "Xvfb", "WebKitWebProcess", "WebKitNetworkProcess"}
+
+
+@pytest.fixture
+def own_browser_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
+    """The browser and virtual screen processes this test started and that are still alive.
+
+    A developer's own Firefox, or a matrix run beside the tests, must not fail a test, so the machine's
+    process list is not enough. Every browser the suite or a finding's launcher starts gets a fresh
+    profile under the temporary directory, and Xvfb inherits the environment. While this test runs that
+    directory is one only it uses, so its path is in each such process's arguments or environment.
+    """
+    mark = tempfile.mkdtemp(prefix="keel-own-")
+    monkeypatch.setenv("TMPDIR", mark)
+    monkeypatch.setattr(tempfile, "tempdir", mark)
+    yield lambda: _processes_marked(mark.encode())
+    shutil.rmtree(mark, ignore_errors=True)
+
+
+def _processes_marked(mark: bytes) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args, env = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+        except OSError:  # it ended while we looked
+            continue
+        # Chromium's helpers rewrite their arguments as one space-separated string.
+        name = args.split(b"\0")[0].split(b" ")[0].rsplit(b"/", 1)[-1].decode(errors="replace")
+        if name in BROWSER_BINARIES and (mark in args or mark in env):
+            found.append(args.replace(b"\0", b" ").decode(errors="replace").strip())
+    return found
