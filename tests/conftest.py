@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ BROWSER_BINARIES = {"chromium", "firefox-esr", "MiniBrowser", "Xvfb", "WebKitWeb
 
 
 @pytest.fixture
-def own_browser_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
+def own_browser_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., list[str]]]:
     """The browser and virtual screen processes this test started and that are still alive.
 
     A developer's own Firefox, or a matrix run beside the tests, must not fail a test, so the machine's
@@ -70,7 +71,16 @@ def own_browser_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
     mark = tempfile.mkdtemp(prefix="keel-own-")
     monkeypatch.setenv("TMPDIR", mark)
     monkeypatch.setattr(tempfile, "tempdir", mark)
-    yield lambda: _processes_marked(mark.encode())
+
+    def alive(settle_s: float = 0.0) -> list[str]:
+        """`settle_s`: how long a process already told to end may take to go (xvfb-run signals its Xvfb
+        and returns without waiting for it); one that is still there after that was left behind."""
+        deadline = time.monotonic() + settle_s
+        while (found := _processes_marked(mark.encode())) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return found
+
+    yield alive
     shutil.rmtree(mark, ignore_errors=True)
 
 

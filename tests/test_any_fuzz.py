@@ -272,7 +272,7 @@ def test_a_stranger_component_with_a_host_resource_agrees_across_columns(
 
 
 def test_a_hand_written_wat_component_shows_the_crate_divergence_alone(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], own_browser_processes: Callable[[], list[str]]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], own_browser_processes: Callable[..., list[str]]) -> None:
     """wat-crate is the crate divergence's minimal component: a constructor and an absorb that answers 1 without
     looking at its argument, so the difference can only come from the host side."""
     _needs(PLANTED_ON)
@@ -292,7 +292,7 @@ def test_a_hand_written_wat_component_shows_the_crate_divergence_alone(
     # running the same steps in a dedicated worker of a page the launcher serves.
     for runtime in (PLANTED_ON, *browsers):
         assert _standalone(path, runtime).splitlines() == ["new", "absorb: returned 1", "import calls: none"], runtime
-    assert own_browser_processes() == []  # the launcher ends each browser it started, and the fuzz run its own
+    assert own_browser_processes(settle_s=10) == []  # the launcher ends each browser it started, and the fuzz run its own
     capsys.readouterr()
     assert main(["findings", str(tmp_path)]) == 0
     assert "wat-crate (1,851 bytes of hand-written WAT)" in capsys.readouterr().out
